@@ -1,0 +1,119 @@
+"""`http.listen`: serve an endpoint on the engine's HTTP server.
+
+The request is the message (body, content type, lowercased headers; method,
+path, query and path parameters as attributes). The response is sent only
+after every path of the flow finished, because for HTTP the 2xx *is* the
+acknowledgement: a client that got 2xx knows every sink confirmed.
+
+    reached `http.reply`      -> that reply (status, headers, body)
+    no reply, no error        -> 204 No Content
+    failed (or error route without a reply) -> the error's status and JSON body:
+        {"error": {"type", "message", "node", "details"}}
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from flowengine.build import BuildContext
+from flowengine.errors import MessageError, MessageTooLarge
+from flowengine.message import Message
+from flowengine.nodes import Source, SourceContext
+from flowengine.outcome import Outcome
+from flowengine.spec import Field, KindSpec, Role
+
+
+class HttpListen(Source):
+    def __init__(self, name: str, path: str, method: str, max_body_bytes: int) -> None:
+        super().__init__(name, "http.listen")
+        self.path = path
+        self.method = method.upper()
+        self.max_body_bytes = max_body_bytes
+        self._ctx: SourceContext | None = None
+
+    async def start(self, ctx: SourceContext) -> None:
+        self._ctx = ctx
+        ctx.services.http.add(self.method, self.path, self.handle)
+
+    async def stop(self) -> None:
+        if self._ctx is not None:
+            self._ctx.services.http.remove(self.method, self.path)
+
+    async def handle(self, request: Request, params: dict[str, Any]) -> Response:
+        assert self._ctx is not None
+        try:
+            body = await self._read_body(request)
+        except MessageTooLarge as err:
+            err.node = self.name
+            return error_response(err)
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        msg = Message(
+            body,
+            content_type=headers.get("content-type", "application/octet-stream"),
+            headers=headers,
+            attributes={
+                "http.method": request.method,
+                "http.path": request.url.path,
+                "http.query": dict(request.query_params),
+                "http.params": params,
+            },
+            traceparent=headers.get("traceparent"),
+        )
+        outcome = await self._ctx.process(msg)
+        return response_for(outcome)
+
+    async def _read_body(self, request: Request) -> bytes:
+        declared = request.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > self.max_body_bytes:
+            raise MessageTooLarge(f"body of {declared} bytes is over the limit of {self.max_body_bytes} bytes")
+        chunks, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > self.max_body_bytes:
+                raise MessageTooLarge(f"body is over the limit of {self.max_body_bytes} bytes")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+
+def response_for(outcome: Outcome) -> Response:
+    ex = outcome.exchange
+    if ex.reply is not None:
+        return Response(ex.reply.body, status_code=ex.reply_status, media_type=ex.reply.content_type, headers=ex.reply_headers)
+    if outcome.error is not None:
+        return error_response(outcome.error)
+    return Response(status_code=204)
+
+
+def error_response(error: MessageError) -> Response:
+    return Response(orjson.dumps({"error": error.to_json()}), status_code=error.status, media_type="application/json")
+
+
+def build(ctx: BuildContext) -> HttpListen:
+    path = ctx.options["path"]
+    if not path.startswith("/"):
+        raise ctx.fail(f"path must start with '/', got '{path}'", "path")
+    return HttpListen(ctx.name, path, ctx.options["method"], ctx.options["max_body_bytes"])
+
+
+SPEC = KindSpec(
+    name="http.listen",
+    role=Role.SOURCE,
+    summary="Serve an HTTP endpoint; each request is a message, answered when the flow is done.",
+    description=(
+        "The answer is the message that reached `http.reply`, or 204 when none did; a failure answers "
+        "with its status (400 bad body, 413 too large, 422 schema violation, 500 node failure, "
+        "502 delivery failure) and a JSON error body naming the node."
+    ),
+    build=build,
+    options={
+        "path": Field({"type": "string", "minLength": 1}, "URL path, may hold parameters: /orders/{id}",
+                      required=True, examples=("/orders",)),
+        "method": Field({"enum": ["GET", "POST", "PUT", "PATCH", "DELETE"]}, "HTTP method", default="POST"),
+        "max_body_bytes": Field({"type": "integer", "minimum": 0}, "Larger bodies are refused with 413",
+                                default=1_048_576),
+    },
+)

@@ -1,0 +1,118 @@
+"""The `flowengine` command: run, lint, graph, docs.
+
+Exit codes: 0 success, 1 findings or a flow that does not compile, 2 a usage
+error (a missing file, an unknown format). A user never sees a traceback for
+bad input: every problem is a diagnostic or a one-line message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import orjson
+import typer
+
+from flowengine.compiler import CompileResult, compile_file
+from flowengine.export import FORMATS
+from flowengine.lint import LintReport, find_flow_files, lint_paths
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Flowengine: declarative integration flows.")
+
+
+class LintFormat(str, Enum):
+    text = "text"
+    json = "json"
+
+
+class GraphFormat(str, Enum):
+    dot = "dot"
+    mermaid = "mermaid"
+    json = "json"
+
+
+def _usage_error(message: str) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(2)
+
+
+def _existing(paths: list[Path]) -> list[Path]:
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        raise _usage_error(f"no such file or directory: {', '.join(missing)}")
+    return paths
+
+
+@app.command()
+def lint(
+    paths: Annotated[list[Path], typer.Argument(help="Flow files or directories (searched for *.flow)")],
+    format: Annotated[LintFormat, typer.Option("--format", "-f", help="Output format")] = LintFormat.text,
+) -> None:
+    """Check flow files: syntax, kinds, options, names, graph shape, expressions."""
+    report: LintReport = lint_paths(_existing(paths))
+    if format is LintFormat.json:
+        sys.stdout.write(orjson.dumps(report.to_json(), option=orjson.OPT_INDENT_2).decode() + "\n")
+    else:
+        sys.stdout.write(report.to_text())
+    raise typer.Exit(1 if report.error_count else 0)
+
+
+def _compile_or_exit(path: Path) -> CompileResult:
+    result = compile_file(path)
+    if not result.ok:
+        report = LintReport(files=[str(path)], diagnostics=result.diagnostics, sources={str(path): result.text})
+        sys.stderr.write(report.to_text())
+        raise typer.Exit(1)
+    return result
+
+
+@app.command()
+def graph(
+    file: Annotated[Path, typer.Argument(help="A flow file")],
+    format: Annotated[GraphFormat, typer.Option("--format", "-f")] = GraphFormat.dot,
+    flow: Annotated[str | None, typer.Option(help="Which flow, when the file holds several")] = None,
+) -> None:
+    """Print a flow's graph as Graphviz DOT, Mermaid or JSON."""
+    result = _compile_or_exit(_existing([file])[0])
+    flows = [f for f in result.flows if flow is None or f.name == flow]
+    if not flows:
+        raise _usage_error(f"no flow named '{flow}' in {file}")
+    sys.stdout.write("".join(FORMATS[format.value](f) for f in flows))
+
+
+@app.command()
+def run(
+    files: Annotated[list[Path], typer.Argument(help="Flow files or directories to run")],
+    host: Annotated[str, typer.Option(help="Address of the HTTP server")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port of the HTTP server")] = 8080,
+    log_level: Annotated[str, typer.Option(help="debug, info, warning or error")] = "info",
+) -> None:
+    """Run flows in the foreground, serving their HTTP endpoints in-process."""
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    results = [_compile_or_exit(p) for p in find_flow_files(_existing(files))]
+    from flowengine.serve_run import run_flows
+
+    asyncio.run(run_flows(results, host, port))
+
+
+@app.command()
+def docs(
+    output: Annotated[Path | None, typer.Option(help="Write here instead of standard output")] = None,
+) -> None:
+    """Print the node reference generated from the installed kinds."""
+    from flowengine.docgen import node_reference
+    from flowengine.registry import default_registry
+
+    text = node_reference(default_registry())
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,254 @@
+"""Compile a parsed flow file into graphs: resolve kinds, names and options, build nodes.
+
+The compiler decides *how* a flow runs. For each declaration it finds the kind
+in the registry, checks options against the kind's spec (unknown options with
+"did you mean", JSON Schema violations at the value's span, missing required
+ones), resolves `${ENV}`, and calls the kind's `build` so expressions,
+templates and schemas are compiled now, once. It then adds the edges written
+as chains, branch arms and error routes, and runs the graph rules of
+`flowengine.rules`. Every problem is a Diagnostic; every offender is reported.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jsonschema
+
+from dsl import ast, parse
+from dsl.diagnostics import Diagnostic, Severity, has_errors
+from flowengine.build import BuildContext, BuildError
+from flowengine.graph import CompiledFlow, EdgeKind, NodeInfo
+from flowengine.registry import Registry, default_registry
+from flowengine.rules import check_graph
+from flowengine.spec import KindSpec, MappingUse, Role
+from flowengine.values import ValueResolver, display
+
+BRANCH_KIND = "branch"
+
+
+@dataclass
+class CompileResult:
+    flows: list[CompiledFlow] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    text: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not has_errors(self.diagnostics)
+
+
+def compile_text(
+    text: str,
+    path: str = "<string>",
+    *,
+    registry: Registry | None = None,
+    env: Mapping[str, str] | None = None,
+    base_dir: Path | None = None,
+) -> CompileResult:
+    """Parse and compile `.flow` text. Never raises for bad input: see `diagnostics`."""
+    flow_file, diagnostics = parse(text, path)
+    result = CompileResult(text=text, diagnostics=list(diagnostics))
+    if diagnostics:
+        return result
+    compiler = _FlowCompiler(registry or default_registry(), os.environ if env is None else env, base_dir)
+    for flow in flow_file.flows:
+        compiled = compiler.compile_flow(flow, flow_file)
+        result.flows.append(compiled)
+    result.diagnostics.extend(compiler.diagnostics)
+    result.diagnostics.extend(_duplicate_flows(flow_file.flows))
+    result.diagnostics.sort(key=lambda d: d.sort_key)
+    return result
+
+
+def compile_file(path: Path, **kwargs: object) -> CompileResult:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        span = ast.Span(str(path), 1, 1, 1, 1)
+        return CompileResult(diagnostics=[Diagnostic("E000", f"cannot read file: {err}", span)])
+    kwargs.setdefault("base_dir", path.parent)
+    return compile_text(text, str(path), **kwargs)  # type: ignore[arg-type]
+
+
+def _duplicate_flows(flows: list[ast.Flow]) -> list[Diagnostic]:
+    seen: dict[str, ast.Flow] = {}
+    out = []
+    for f in flows:
+        if f.name in seen:
+            out.append(Diagnostic("E111", f"duplicate flow name '{f.name}' (first at line {seen[f.name].name_span.line})", f.name_span))
+        else:
+            seen[f.name] = f
+    return out
+
+
+class _FlowCompiler:
+    def __init__(self, registry: Registry, env: Mapping[str, str], base_dir: Path | None) -> None:
+        self.registry = registry
+        self.env = env
+        self.base_dir = base_dir
+        self.diagnostics: list[Diagnostic] = []
+
+    def error(self, code: str, message: str, span: ast.Span, hint: str | None = None) -> None:
+        self.diagnostics.append(Diagnostic(code, message, span, Severity.ERROR, hint))
+
+    def compile_flow(self, flow: ast.Flow, flow_file: ast.FlowFile) -> CompiledFlow:
+        compiled = CompiledFlow(flow.name, flow.description, flow_file.path, flow_file.text, flow.span)
+        decls = self._declarations(flow)
+        for decl in decls.values():
+            info = self._node(flow.name, decl)
+            compiled.graph.add_node(decl.name, info=info)
+        self._edges(flow, compiled)
+        self.diagnostics.extend(check_graph(compiled))
+        return compiled
+
+    def _declarations(self, flow: ast.Flow) -> dict[str, ast.NodeDecl | ast.BranchDecl]:
+        decls: dict[str, ast.NodeDecl | ast.BranchDecl] = {}
+        for stmt in flow.statements:
+            if not isinstance(stmt, ast.NodeDecl | ast.BranchDecl):
+                continue
+            if stmt.name in decls:
+                first = decls[stmt.name].name_span.line
+                self.error("E111", f"duplicate node name '{stmt.name}' (first declared at line {first})", stmt.name_span)
+                continue
+            decls[stmt.name] = stmt
+        return decls
+
+    # --- nodes ---------------------------------------------------------------
+    def _node(self, flow: str, decl: ast.NodeDecl | ast.BranchDecl) -> NodeInfo:
+        if isinstance(decl, ast.BranchDecl):
+            return self._branch(flow, decl)
+        spec = self.registry.get(decl.kind)
+        if spec is None:
+            near = self.registry.suggest(decl.kind)
+            self.error(
+                "E101", f"unknown node kind '{decl.kind}'" + (f"; did you mean '{near}'?" if near else ""), decl.kind_span,
+                hint=None if near else "run `flowengine docs` for the list of kinds",
+            )
+            return NodeInfo(decl.name, decl.kind, Role(decl.role), decl.span, None)
+        if spec.role.value != decl.role:
+            self.error(
+                "E105", f"'{decl.kind}' is a {spec.role.value}, but '{decl.name}' is declared as a {decl.role}",
+                decl.span, hint=f"write `{spec.role.value} {decl.name} = {decl.kind}(...)`",
+            )
+        info = NodeInfo(decl.name, decl.kind, spec.role, decl.span, spec, mapping=decl.mapping or ())
+        option_spans = self._options(spec, decl, info)
+        self._check_mapping(spec, decl)
+        ctx = BuildContext(flow, decl.name, decl.kind, info.options, decl.span, option_spans,
+                           mapping=decl.mapping or (), base_dir=self.base_dir)
+        self._build(spec, ctx, info)
+        return info
+
+    def _branch(self, flow: str, decl: ast.BranchDecl) -> NodeInfo:
+        spec = self.registry.get(BRANCH_KIND)
+        info = NodeInfo(decl.name, BRANCH_KIND, Role.BRANCH, decl.span, spec, arms=decl.arms)
+        if spec is not None:
+            ctx = BuildContext(flow, decl.name, BRANCH_KIND, {}, decl.span, arms=decl.arms, base_dir=self.base_dir)
+            self._build(spec, ctx, info)
+        return info
+
+    def _build(self, spec: KindSpec, ctx: BuildContext, info: NodeInfo) -> None:
+        if any(d.span.file == ctx.span.file and _within(d.span, ctx.span) for d in self.diagnostics):
+            return  # options already wrong: building would only repeat the error
+        try:
+            info.runtime = spec.build(ctx)
+        except BuildError as err:
+            self.error(err.code, err.message, err.span, err.hint)
+
+    def _options(self, spec: KindSpec, decl: ast.NodeDecl, info: NodeInfo) -> dict[str, ast.Span]:
+        resolver = ValueResolver(self.env)
+        spans: dict[str, ast.Span] = {}
+        for opt in decl.options:
+            field_spec = spec.options.get(opt.key)
+            if field_spec is None:
+                close = difflib.get_close_matches(opt.key, spec.options, n=1, cutoff=0.6)
+                known = ", ".join(spec.options) or "none"
+                self.error(
+                    "E102", f"option '{opt.key}' not recognised by '{spec.name}'" + (f"; did you mean '{close[0]}'?" if close else ""),
+                    opt.key_span, hint=None if close else f"options of {spec.name}: {known}",
+                )
+                continue
+            if opt.key in spans:
+                self.error("E102", f"option '{opt.key}' given twice", opt.key_span)
+                continue
+            spans[opt.key] = opt.value.span
+            value = resolver.resolve(opt.value)
+            info.options[opt.key] = value
+            info.display_options[opt.key] = "***" if field_spec.secret else display(opt.value)
+            self._check_value(spec, opt, value)
+        self.diagnostics.extend(resolver.diagnostics)
+        for name, f in spec.options.items():
+            if f.required and name not in info.options:
+                self.error("E104", f"'{spec.name}' needs option '{name}': {f.description}", decl.kind_span)
+            elif name not in info.options and f.default is not None:
+                info.options[name] = f.default
+        return spans
+
+    def _check_value(self, spec: KindSpec, opt: ast.Option, value: object) -> None:
+        schema = spec.options[opt.key].schema
+        validator = jsonschema.Draft202012Validator(schema)
+        errors = sorted(validator.iter_errors(value), key=lambda e: list(e.absolute_path))
+        for err in errors[:1]:
+            where = "".join(f"[{p!r}]" for p in err.absolute_path)
+            self.error("E103", f"option '{opt.key}{where}' of '{spec.name}': {err.message}", opt.value.span)
+
+    def _check_mapping(self, spec: KindSpec, decl: ast.NodeDecl) -> None:
+        if spec.mapping is MappingUse.NONE and decl.mapping is not None:
+            self.error("E106", f"'{spec.name}' takes no mapping block", decl.span)
+        elif spec.mapping is MappingUse.REQUIRED and decl.mapping is None:
+            self.error("E106", f"'{spec.name}' needs a mapping block: {{ field: expression ... }}", decl.kind_span)
+
+    # --- edges ---------------------------------------------------------------
+    def _edges(self, flow: ast.Flow, compiled: CompiledFlow) -> None:
+        order = 0
+        g = compiled.graph
+        for stmt in flow.statements:
+            if isinstance(stmt, ast.BranchDecl):
+                for arm in stmt.arms:
+                    if self._known(compiled, arm.target, arm.target_span) and stmt.name in g:
+                        kind = EdgeKind.ELSE if arm.condition is None else EdgeKind.WHEN
+                        order += 1
+                        g.add_edge(stmt.name, arm.target, kind=kind, condition=arm.condition, span=arm.target_span, order=order)
+            elif isinstance(stmt, ast.Chain):
+                for a, b in zip(stmt.names, stmt.names[1:], strict=False):
+                    known_a = self._known(compiled, a.name, a.span)
+                    known_b = self._known(compiled, b.name, b.span)
+                    if known_a and known_b:
+                        order += 1
+                        self._chain_edge(compiled, a, b, order)
+            elif isinstance(stmt, ast.ErrorRoute):
+                if not self._known(compiled, stmt.handler.name, stmt.handler.span):
+                    continue
+                if stmt.node is None:
+                    compiled.error_handler = stmt.handler.name
+                elif self._known(compiled, stmt.node.name, stmt.node.span):
+                    order += 1
+                    g.add_edge(stmt.node.name, stmt.handler.name, kind=EdgeKind.ERROR, condition=None, span=stmt.span, order=order)
+
+    def _chain_edge(self, compiled: CompiledFlow, a: ast.NameRef, b: ast.NameRef, order: int) -> None:
+        g = compiled.graph
+        src, dst = compiled.info(a.name), compiled.info(b.name)
+        if src.arms:
+            self.error("E114", f"'{a.name}' routes with when/else arms; add an arm instead of an edge", a.span,
+                       hint=f"inside `branch {a.name} {{ ... }}`: when <condition> -> {b.name}")
+        elif dst.role is Role.SOURCE:
+            self.error("E113", f"'{b.name}' is a source and cannot receive messages", b.span)
+        elif g.has_edge(a.name, b.name):
+            self.diagnostics.append(Diagnostic("W112", f"edge {a.name} -> {b.name} is written twice", b.span, Severity.WARNING))
+        else:
+            g.add_edge(a.name, b.name, kind=EdgeKind.NEXT, condition=None, span=b.span, order=order)
+
+    def _known(self, compiled: CompiledFlow, name: str, span: ast.Span) -> bool:
+        if name in compiled.graph:
+            return True
+        close = difflib.get_close_matches(name, list(compiled.graph.nodes), n=1, cutoff=0.6)
+        self.error("E110", f"undefined node '{name}'" + (f"; did you mean '{close[0]}'?" if close else ""), span)
+        return False
+
+
+def _within(inner: ast.Span, outer: ast.Span) -> bool:
+    return (outer.line, outer.col) <= (inner.line, inner.col) <= (outer.end_line, outer.end_col)

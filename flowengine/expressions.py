@@ -1,0 +1,158 @@
+"""Sandboxed expressions and templates, compiled once when a flow loads.
+
+Expressions (`body.total > 100`, `body.country | lower`) and templates
+(`Hello {{ body.name }}`) use Jinja2's `SandboxedEnvironment`: no attribute
+access to Python internals, no imports, no `eval`. Compilation also finds the
+names an expression reads, so a message is only parsed into the views it
+needs (an expression on `headers` never parses the body) and a misspelt name
+is a load-time error with a suggestion rather than a silent `null`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import jinja2
+from jinja2 import meta, nodes
+from jinja2.sandbox import SandboxedEnvironment
+
+from flowengine.errors import MessageError, NodeFailed
+from flowengine.message import Message
+
+# Names an expression can read, each computed from the message on demand.
+VIEWS: dict[str, Callable[[Message], Any]] = {
+    "body": lambda m: m.json,
+    "text": lambda m: m.text,
+    "headers": lambda m: m.headers,
+    "attributes": lambda m: m.attributes,
+    "id": lambda m: m.id,
+    "content_type": lambda m: m.content_type,
+    "attempt": lambda m: m.attempt,
+}
+
+
+def register_view(name: str, view: Callable[[Message], Any]) -> None:
+    """Make `name` readable in expressions (used by format plug-ins such as HL7)."""
+    VIEWS[name] = view
+
+
+class _DataSandbox(SandboxedEnvironment):
+    """The sandbox, with `a.b` on a JSON object meaning its key `b`, never a dict method.
+
+    Plain Jinja tries attributes first, so `body.items` would be `dict.items`;
+    message data is data, so objects answer with their keys only.
+    """
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if type(obj) is dict:
+            try:
+                return obj[attribute]
+            except KeyError:
+                return self.undefined(obj=obj, name=attribute)
+        return super().getattr(obj, attribute)
+
+
+def _make_env(autoescape: bool) -> SandboxedEnvironment:
+    env = _DataSandbox(undefined=jinja2.ChainableUndefined, autoescape=autoescape)
+    env.globals.update(now=time.time, uuid=lambda: uuid.uuid4().hex)
+    return env
+
+
+_PLAIN = _make_env(autoescape=False)
+_ESCAPED = _make_env(autoescape=True)
+
+
+class ExpressionError(ValueError):
+    """An expression or template that does not compile; `hint` may suggest a fix."""
+
+    def __init__(self, message: str, hint: str | None = None, line: int = 1) -> None:
+        super().__init__(message)
+        self.hint = hint
+        self.line = line
+
+
+def _free_names(env: SandboxedEnvironment, tree: nodes.Template) -> frozenset[str]:
+    names = meta.find_undeclared_variables(tree) - set(env.globals)
+    unknown = sorted(n for n in names if n not in VIEWS)
+    if unknown:
+        close = difflib.get_close_matches(unknown[0], VIEWS, n=1)
+        hint = f"did you mean '{close[0]}'?" if close else "readable names: " + ", ".join(sorted(VIEWS))
+        raise ExpressionError(f"unknown name '{unknown[0]}'", hint)
+    return frozenset(names)
+
+
+def _context(needs: frozenset[str], msg: Message) -> dict[str, Any]:
+    return {n: VIEWS[n](msg) for n in needs}
+
+
+def _unwrap(value: Any) -> Any:
+    return None if isinstance(value, jinja2.Undefined) else value
+
+
+class Expression:
+    """A compiled expression; call it with a message to evaluate it."""
+
+    __slots__ = ("source", "needs", "_fn")
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        try:
+            tree = _PLAIN.parse("{{ (" + source + ") }}")
+            self.needs = _free_names(_PLAIN, tree)
+            self._fn = _PLAIN.compile_expression(source, undefined_to_none=False)
+        except jinja2.TemplateSyntaxError as err:
+            raise ExpressionError(_syntax_message(err, source), _filter_hint(err)) from None
+
+    def __call__(self, msg: Message) -> Any:
+        try:
+            return _unwrap(self._fn(**_context(self.needs, msg)))
+        except MessageError:
+            raise
+        except Exception as err:  # the sandbox, a type error, a zero division: a message problem
+            raise NodeFailed(f"expression `{self.source}` failed: {err}") from err
+
+
+class Template:
+    """A compiled template rendering text from a message."""
+
+    __slots__ = ("source", "needs", "_tpl")
+
+    def __init__(self, source: str, *, autoescape: bool = False) -> None:
+        env = _ESCAPED if autoescape else _PLAIN
+        self.source = source
+        try:
+            tree = env.parse(source)
+            self.needs = _free_names(env, tree)
+            self._tpl = env.from_string(source)
+        except jinja2.TemplateSyntaxError as err:
+            raise ExpressionError(_syntax_message(err, source), _filter_hint(err), line=err.lineno or 1) from None
+
+    @property
+    def is_constant(self) -> bool:
+        return "{{" not in self.source and "{%" not in self.source
+
+    def render(self, msg: Message) -> str:
+        try:
+            return self._tpl.render(_context(self.needs, msg))
+        except MessageError:
+            raise
+        except Exception as err:
+            raise NodeFailed(f"template failed: {err}") from err
+
+
+def _syntax_message(err: jinja2.TemplateSyntaxError, source: str) -> str:
+    msg = err.message or "syntax error"
+    return msg.replace("'end of print statement'", "end of expression").rstrip(".")
+
+
+def _filter_hint(err: jinja2.TemplateSyntaxError) -> str | None:
+    text = err.message or ""
+    if text.startswith("No filter named"):
+        name = text.split("'")[1] if "'" in text else ""
+        close = difflib.get_close_matches(name, _PLAIN.filters, n=1)
+        return f"did you mean '{close[0]}'?" if close else None
+    return None

@@ -1,0 +1,66 @@
+"""The compiled form of a flow: a networkx graph of named nodes.
+
+One `CompiledFlow` serves the linter, the graph export, the REST API's views
+and the runtime; there is no second representation. Each graph node carries a
+`NodeInfo` under the key "info"; each edge carries its `EdgeKind`, the branch
+condition (if any) and the source span it was written at.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+import networkx as nx
+
+from dsl import ast
+from flowengine.nodes import Node
+from flowengine.spec import KindSpec, Role
+
+
+class EdgeKind(str, Enum):
+    NEXT = "next"
+    WHEN = "when"
+    ELSE = "else"
+    ERROR = "error"
+
+
+@dataclass
+class NodeInfo:
+    name: str
+    kind: str
+    role: Role
+    span: ast.Span
+    spec: KindSpec | None
+    options: dict[str, Any] = field(default_factory=dict)
+    display_options: dict[str, Any] = field(default_factory=dict)
+    runtime: Node | None = None
+    arms: tuple[ast.Arm, ...] = ()
+    mapping: tuple[ast.MapEntry, ...] = ()
+
+
+@dataclass
+class CompiledFlow:
+    name: str
+    description: str | None
+    path: str
+    text: str
+    span: ast.Span
+    graph: nx.DiGraph = field(default_factory=nx.DiGraph)
+    error_handler: str | None = None
+
+    def info(self, name: str) -> NodeInfo:
+        info: NodeInfo = self.graph.nodes[name]["info"]
+        return info
+
+    def infos(self) -> list[NodeInfo]:
+        return [d["info"] for _, d in self.graph.nodes(data=True)]
+
+    def by_role(self, role: Role) -> list[NodeInfo]:
+        return [i for i in self.infos() if i.role is role]
+
+    def successors(self, name: str, *kinds: EdgeKind) -> list[str]:
+        """Targets of `name`'s edges of the given kinds, in the order they were written."""
+        edges = [(d["order"], v) for _, v, d in self.graph.out_edges(name, data=True) if d["kind"] in kinds]
+        return [v for _, v in sorted(edges)]

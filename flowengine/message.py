@@ -1,0 +1,108 @@
+"""The message that travels through a flow, and the exchange its copies share.
+
+A body arrives as bytes and is parsed only when a node asks for a view (JSON
+now; XML and HL7 views plug in the same way), then cached. A transform that
+produces JSON keeps the object and serialises only if a sink needs bytes, so a
+chain of JSON transforms never round-trips through text.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from flowengine.errors import BadMessage
+
+_UNSET: Any = object()
+JSON_TYPE = "application/json"
+
+
+@dataclass(slots=True)
+class Exchange:
+    """State shared by every copy of one source message: the reply to send back."""
+
+    reply: Message | None = None
+    reply_status: int = 200
+    reply_headers: dict[str, str] = field(default_factory=dict)
+
+
+class Message:
+    """One message: id, body, content type, headers, transport attributes, trace, attempt."""
+
+    __slots__ = ("id", "_body", "_json", "content_type", "headers", "attributes", "traceparent", "attempt", "exchange")
+
+    def __init__(
+        self,
+        body: bytes | None = None,
+        *,
+        json: Any = _UNSET,
+        content_type: str | None = None,
+        headers: dict[str, str] | None = None,
+        attributes: dict[str, Any] | None = None,
+        id: str | None = None,
+        traceparent: str | None = None,
+        attempt: int = 1,
+        exchange: Exchange | None = None,
+    ) -> None:
+        if body is None and json is _UNSET:
+            body = b""
+        self._body = body
+        self._json = json
+        self.content_type = content_type or (JSON_TYPE if json is not _UNSET else "application/octet-stream")
+        self.id = id or uuid.uuid4().hex
+        self.headers = headers if headers is not None else {}
+        self.attributes = attributes if attributes is not None else {}
+        self.traceparent = traceparent
+        self.attempt = attempt
+        self.exchange = exchange or Exchange()
+
+    @property
+    def body(self) -> bytes:
+        """The body as bytes, serialising a JSON value on first use."""
+        if self._body is None:
+            self._body = orjson.dumps(self._json)
+        return self._body
+
+    @property
+    def json(self) -> Any:
+        """The body parsed as JSON (cached). Raises BadMessage when it is not JSON."""
+        if self._json is _UNSET:
+            try:
+                self._json = orjson.loads(self._body or b"")
+            except orjson.JSONDecodeError as err:
+                raise BadMessage(f"body is not valid JSON: {err}") from None
+        return self._json
+
+    @property
+    def text(self) -> str:
+        try:
+            return self.body.decode("utf-8")
+        except UnicodeDecodeError as err:
+            raise BadMessage(f"body is not valid UTF-8: {err}") from None
+
+    def derive(self, *, body: bytes | None = None, json: Any = _UNSET, content_type: str | None = None) -> Message:
+        """A new message with a new body and the same identity, headers and trace."""
+        return Message(
+            body,
+            json=json,
+            content_type=content_type or (JSON_TYPE if json is not _UNSET else self.content_type),
+            headers=dict(self.headers),
+            attributes=dict(self.attributes),
+            id=self.id,
+            traceparent=self.traceparent,
+            attempt=self.attempt,
+            exchange=self.exchange,
+        )
+
+    def copy(self) -> Message:
+        """A copy for one arm of a fan-out: bodies are shared (nodes never mutate them)."""
+        m = Message(self._body, json=self._json, content_type=self.content_type, id=self.id,
+                    headers=dict(self.headers), attributes=dict(self.attributes),
+                    traceparent=self.traceparent, attempt=self.attempt, exchange=self.exchange)
+        return m
+
+    def __repr__(self) -> str:
+        return f"Message(id={self.id!r}, content_type={self.content_type!r}, size={len(self.body)})"

@@ -1,0 +1,262 @@
+"""Run one compiled flow: walk messages through the graph with at-least-once accounting.
+
+A source hands in a message; `_walk` carries it from node to node in the same
+task (a linear chain of transforms is a loop of plain calls, no task hop), fans
+out with `asyncio.gather` only where the graph forks, and returns an `Outcome`
+once *every* path finished. The source acks on `outcome.ok` and nacks
+otherwise, so a crash or failure before that means redelivery, never loss.
+
+A failing node sends its input, with the error in headers, to its `on error`
+route or the flow's; without one, the message fails and the source nacks.
+In-flight messages per source are bounded by a semaphore: a slow sink makes
+`submit` wait, which makes the source stop reading (back pressure).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+from flowengine.errors import MessageError, NodeFailed
+from flowengine.graph import CompiledFlow, EdgeKind
+from flowengine.message import Message
+from flowengine.nodes import AsyncNode, Branch, Node, Settle, Source, SourceContext, Transform
+from flowengine.outcome import Outcome
+
+log = logging.getLogger("flowengine.runtime")
+
+ERROR_HEADERS = ("error-node", "error-type", "error-message", "error-attempt")
+
+
+class _Mode(Enum):
+    SYNC = 0
+    ASYNC = 1
+    BRANCH = 2
+    SOURCE = 3
+
+
+@dataclass(slots=True)
+class NodeStats:
+    received: int = 0
+    sent: int = 0
+    errors: int = 0
+    dropped: int = 0
+    last_error: str | None = None
+
+
+@dataclass(slots=True)
+class _Step:
+    name: str
+    node: Any
+    mode: _Mode
+    next: tuple[str, ...]
+    error_to: str | None
+    stats: NodeStats
+
+
+def _mode(node: Node) -> _Mode:
+    if isinstance(node, Source):
+        return _Mode.SOURCE
+    if isinstance(node, Branch):
+        return _Mode.BRANCH
+    if isinstance(node, AsyncNode):
+        return _Mode.ASYNC
+    if isinstance(node, Transform):
+        return _Mode.SYNC
+    raise TypeError(f"{node!r} is not a Transform, AsyncNode, Branch or Source")
+
+
+class FlowRuntime:
+    """A running flow. `start` opens nodes then sources; `stop` drains, then closes."""
+
+    def __init__(self, flow: CompiledFlow, services: Any, *, max_in_flight: int = 256) -> None:
+        self.flow = flow
+        self.name = flow.name
+        self.services = services
+        self.max_in_flight = max_in_flight
+        self.stats: dict[str, NodeStats] = {}
+        self._steps: dict[str, _Step] = {}
+        for info in flow.infos():
+            if info.runtime is None:
+                raise ValueError(f"node {info.name!r} of flow {flow.name!r} was not built; compile errors?")
+            stats = self.stats[info.name] = NodeStats()
+            nxt = tuple(flow.successors(info.name, EdgeKind.NEXT))
+            err = flow.successors(info.name, EdgeKind.ERROR)
+            self._steps[info.name] = _Step(info.name, info.runtime, _mode(info.runtime), nxt, err[0] if err else None, stats)
+        self._sources = [s for s in self._steps.values() if s.mode is _Mode.SOURCE]
+        self._in_flight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self.started = False
+
+    @property
+    def in_flight(self) -> int:
+        return self._in_flight
+
+    # --- lifecycle -------------------------------------------------------------
+    async def start(self) -> None:
+        opened: list[Node] = []
+        try:
+            for step in self._steps.values():
+                if step.mode is not _Mode.SOURCE:
+                    await step.node.open(self.services)
+                    opened.append(step.node)
+            for step in self._sources:
+                await step.node.open(self.services)
+                opened.append(step.node)
+                await step.node.start(self._context(step))
+        except BaseException:
+            for node in reversed(opened):
+                await _quietly(node.stop() if isinstance(node, Source) else node.close())
+            raise
+        self.started = True
+        log.info("flow %s started (%d nodes)", self.name, len(self._steps), extra={"flow": self.name})
+
+    async def stop(self, drain_timeout: float = 30.0) -> None:
+        """Stop sources, wait for in-flight messages (up to `drain_timeout`), close nodes."""
+        if not self.started:
+            return
+        self.started = False
+        for step in self._sources:
+            await _quietly(step.node.stop())
+        try:
+            await asyncio.wait_for(self._idle.wait(), drain_timeout)
+        except TimeoutError:
+            log.warning("flow %s: drain timed out with %d message(s) in flight", self.name, self._in_flight,
+                        extra={"flow": self.name})
+        for step in self._steps.values():
+            await _quietly(step.node.close())
+        log.info("flow %s stopped", self.name, extra={"flow": self.name})
+
+    def _context(self, step: _Step) -> SourceContext:
+        slots = asyncio.Semaphore(self.max_in_flight)
+        tasks: set[asyncio.Task[None]] = set()
+
+        async def process(msg: Message) -> Outcome:
+            async with slots:
+                return await self._run(step, msg)
+
+        async def submit(msg: Message, settle: Settle) -> None:
+            await slots.acquire()
+            task = asyncio.create_task(self._run_and_settle(step, msg, settle, slots))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+
+        return SourceContext(self.name, self.services, process, submit)
+
+    async def _run_and_settle(self, step: _Step, msg: Message, settle: Settle, slots: asyncio.Semaphore) -> None:
+        self._enter()
+        try:
+            outcome = await self._walk_from_source(step, msg)
+            try:
+                await settle(outcome)
+            except Exception:
+                log.exception("flow %s: settling message %s at source %s failed", self.name, msg.id, step.name,
+                              extra={"flow": self.name, "node": step.name, "message_id": msg.id})
+        finally:
+            self._leave()
+            slots.release()
+
+    async def _run(self, step: _Step, msg: Message) -> Outcome:
+        self._enter()
+        try:
+            return await self._walk_from_source(step, msg)
+        finally:
+            self._leave()
+
+    def _enter(self) -> None:
+        self._in_flight += 1
+        self._idle.clear()
+
+    def _leave(self) -> None:
+        self._in_flight -= 1
+        if self._in_flight == 0:
+            self._idle.set()
+
+    # --- the walk --------------------------------------------------------------
+    async def _walk_from_source(self, step: _Step, msg: Message) -> Outcome:
+        step.stats.received += 1
+        outcome = Outcome(ok=True, exchange=msg.exchange)
+        await self._forward(step, msg, outcome)
+        if outcome.ok:
+            step.stats.sent += 1
+        return outcome
+
+    async def _forward(self, step: _Step, out: Any, outcome: Outcome, targets: tuple[str, ...] | None = None) -> None:
+        nexts = step.next if targets is None else targets
+        if out is None:
+            step.stats.dropped += 1
+            return
+        msgs = out if isinstance(out, list) else [out]
+        if not nexts or not msgs:
+            return
+        if len(nexts) == 1 and len(msgs) == 1:
+            await self._walk(nexts[0], msgs[0], outcome)
+        else:
+            await asyncio.gather(*(self._walk(n, m.copy(), outcome) for m in msgs for n in nexts))
+
+    async def _walk(self, name: str, msg: Message, outcome: Outcome) -> None:
+        while True:
+            step = self._steps[name]
+            stats = step.stats
+            stats.received += 1
+            targets: tuple[str, ...] | None = None
+            try:
+                if step.mode is _Mode.SYNC:
+                    out = step.node.process(msg)
+                elif step.mode is _Mode.ASYNC:
+                    out = await step.node.process(msg)
+                else:
+                    targets = tuple(step.node.route(msg))
+                    out = msg
+            except Exception as exc:
+                await self._fail(step, msg, exc, outcome)
+                return
+            stats.sent += 1
+            nexts = step.next if targets is None else targets
+            if out is not None and type(out) is Message and len(nexts) == 1:
+                name, msg = nexts[0], out  # the fused path: no task, no gather
+                continue
+            await self._forward(step, out, outcome, targets)
+            return
+
+    async def _fail(self, step: _Step, msg: Message, exc: Exception, outcome: Outcome) -> None:
+        error = exc if isinstance(exc, MessageError) else NodeFailed(f"{type(exc).__name__}: {exc}")
+        if error.node is None:
+            error.node = step.name
+        step.stats.errors += 1
+        step.stats.last_error = f"{error.kind}: {error.message}"
+        handler = step.error_to or self.flow.error_handler
+        in_error_route = "error-node" in msg.headers
+        route = handler if handler and not in_error_route and handler != step.name else None
+        log.warning(
+            "flow %s: node %s failed on message %s (%s): %s; %s",
+            self.name, step.name, msg.id, error.kind, error.message,
+            f"routed to '{route}'" if route else "not acknowledged",
+            extra={"flow": self.name, "node": step.name, "message_id": msg.id, "error_type": error.kind},
+        )
+        if outcome.error is None:
+            outcome.error = error
+        if route is None:
+            outcome.ok = False
+            return
+        failed = msg.copy()
+        failed.headers.update({
+            "error-node": step.name,
+            "error-type": error.kind,
+            "error-message": error.message,
+            "error-attempt": str(msg.attempt),
+        })
+        before = outcome.ok
+        await self._walk(route, failed, outcome)
+        outcome.handled = outcome.ok and before
+
+
+async def _quietly(aw: Any) -> None:
+    try:
+        await aw
+    except Exception:
+        log.exception("error while stopping a node")

@@ -1,0 +1,85 @@
+"""Node kind specifications: the one place a kind describes itself.
+
+A `KindSpec` names a kind, gives its role and summary, lists its option fields,
+and says how to build its runtime node. From that single declaration come the
+compile-time option checks (a JSON Schema generated here), the linter's
+"did you mean", the generated node reference and the REST API's validation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from flowengine.build import BuildContext
+    from flowengine.nodes import Node
+
+
+class Role(str, Enum):
+    SOURCE = "source"
+    TRANSFORM = "transform"
+    BRANCH = "branch"
+    SINK = "sink"
+
+
+class MappingUse(str, Enum):
+    """Whether a kind takes a `{ field: expression }` block after its options."""
+
+    NONE = "none"
+    OPTIONAL = "optional"
+    REQUIRED = "required"
+
+
+@dataclass(frozen=True)
+class Field:
+    """One option: its JSON Schema fragment, default and documentation.
+
+    `expression` marks a string compiled as a sandboxed expression at load time;
+    `template` marks a string rendered per message (`{{ ... }}` allowed);
+    `secret` values are shown as `***` wherever options are displayed.
+    """
+
+    schema: dict[str, Any]
+    description: str
+    default: Any = None
+    required: bool = False
+    secret: bool = False
+    expression: bool = False
+    template: bool = False
+    examples: tuple[Any, ...] = ()
+
+
+@dataclass(frozen=True)
+class KindSpec:
+    name: str
+    role: Role
+    summary: str
+    build: Callable[[BuildContext], Node]
+    options: dict[str, Field] = field(default_factory=dict)
+    mapping: MappingUse = MappingUse.NONE
+    description: str = ""
+
+    def options_schema(self) -> dict[str, Any]:
+        """The JSON Schema (Draft 2020-12) that a node's options must satisfy."""
+        props = {}
+        for name, f in self.options.items():
+            prop = dict(f.schema)
+            prop["description"] = f.description
+            if f.default is not None:
+                prop["default"] = f.default
+            props[name] = prop
+        return {
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "title": self.name,
+            "description": self.summary,
+            "type": "object",
+            "properties": props,
+            "required": sorted(n for n, f in self.options.items() if f.required),
+            "additionalProperties": False,
+        }
+
+    def defaults(self) -> dict[str, Any]:
+        return {n: f.default for n, f in self.options.items() if f.default is not None}
