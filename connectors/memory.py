@@ -63,7 +63,9 @@ class MemoryHub:
 
     async def wait_for(self, channel: str, count: int, timeout: float = 5.0) -> list[Message]:
         async with self._changed:
-            await asyncio.wait_for(self._changed.wait_for(lambda: len(self._outputs.get(channel, ())) >= count), timeout)
+            await asyncio.wait_for(
+                self._changed.wait_for(lambda: len(self._outputs.get(channel, ())) >= count), timeout
+            )
         return self.received(channel)
 
 

@@ -9,7 +9,6 @@ secret itself.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Union
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +30,7 @@ class EnvRef:
     default: str | None
 
 
-StringPart = Union[str, EnvRef]
+StringPart = str | EnvRef
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +67,7 @@ class DictValue:
     span: Span
 
 
-Value = Union[StringValue, ScalarValue, ListValue, DictValue]
+Value = StringValue | ScalarValue | ListValue | DictValue
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,7 +149,7 @@ class ErrorRoute:
     span: Span
 
 
-Statement = Union[NodeDecl, BranchDecl, Chain, ErrorRoute]
+Statement = NodeDecl | BranchDecl | Chain | ErrorRoute
 
 
 @dataclass(frozen=True, slots=True)

@@ -73,9 +73,7 @@ def _escape(body: str, i: int) -> tuple[int, str]:
         if mb and int(mb.group(1), 16) <= 0x10FFFF:
             return 2 + len(mb.group(0)), chr(int(mb.group(1), 16))
         raise StringSyntaxError("bad unicode escape; expected \\uXXXX or \\u{X...}", i + 1, 2)
-    raise StringSyntaxError(
-        f"unknown escape sequence '\\{nxt}'; valid: \\\" \\\\ \\n \\r \\t \\$ \\uXXXX", i + 1, 2
-    )
+    raise StringSyntaxError(f"unknown escape sequence '\\{nxt}'; valid: \\\" \\\\ \\n \\r \\t \\$ \\uXXXX", i + 1, 2)
 
 
 def parse_long(token: str) -> str:

@@ -40,7 +40,9 @@ class BuildContext:
     def span_of(self, option: str) -> ast.Span:
         return self.option_spans.get(option, self.span)
 
-    def fail(self, message: str, option: str | None = None, *, code: str = "E103", hint: str | None = None) -> BuildError:
+    def fail(
+        self, message: str, option: str | None = None, *, code: str = "E103", hint: str | None = None
+    ) -> BuildError:
         return BuildError(message, self.span_of(option) if option else self.span, code=code, hint=hint)
 
     def expression(self, source: str, span: ast.Span) -> Expression:

@@ -80,7 +80,11 @@ def _duplicate_flows(flows: list[ast.Flow]) -> list[Diagnostic]:
     out = []
     for f in flows:
         if f.name in seen:
-            out.append(Diagnostic("E111", f"duplicate flow name '{f.name}' (first at line {seen[f.name].name_span.line})", f.name_span))
+            out.append(
+                Diagnostic(
+                    "E111", f"duplicate flow name '{f.name}' (first at line {seen[f.name].name_span.line})", f.name_span
+                )
+            )
         else:
             seen[f.name] = f
     return out
@@ -113,7 +117,9 @@ class _FlowCompiler:
                 continue
             if stmt.name in decls:
                 first = decls[stmt.name].name_span.line
-                self.error("E111", f"duplicate node name '{stmt.name}' (first declared at line {first})", stmt.name_span)
+                self.error(
+                    "E111", f"duplicate node name '{stmt.name}' (first declared at line {first})", stmt.name_span
+                )
                 continue
             decls[stmt.name] = stmt
         return decls
@@ -126,20 +132,32 @@ class _FlowCompiler:
         if spec is None:
             near = self.registry.suggest(decl.kind)
             self.error(
-                "E101", f"unknown node kind '{decl.kind}'" + (f"; did you mean '{near}'?" if near else ""), decl.kind_span,
+                "E101",
+                f"unknown node kind '{decl.kind}'" + (f"; did you mean '{near}'?" if near else ""),
+                decl.kind_span,
                 hint=None if near else "run `flowengine docs` for the list of kinds",
             )
             return NodeInfo(decl.name, decl.kind, Role(decl.role), decl.span, None)
         if spec.role.value != decl.role:
             self.error(
-                "E105", f"'{decl.kind}' is a {spec.role.value}, but '{decl.name}' is declared as a {decl.role}",
-                decl.span, hint=f"write `{spec.role.value} {decl.name} = {decl.kind}(...)`",
+                "E105",
+                f"'{decl.kind}' is a {spec.role.value}, but '{decl.name}' is declared as a {decl.role}",
+                decl.span,
+                hint=f"write `{spec.role.value} {decl.name} = {decl.kind}(...)`",
             )
         info = NodeInfo(decl.name, decl.kind, spec.role, decl.span, spec, mapping=decl.mapping or ())
         option_spans = self._options(spec, decl, info)
         self._check_mapping(spec, decl)
-        ctx = BuildContext(flow, decl.name, decl.kind, info.options, decl.span, option_spans,
-                           mapping=decl.mapping or (), base_dir=self.base_dir)
+        ctx = BuildContext(
+            flow,
+            decl.name,
+            decl.kind,
+            info.options,
+            decl.span,
+            option_spans,
+            mapping=decl.mapping or (),
+            base_dir=self.base_dir,
+        )
         self._build(spec, ctx, info)
         return info
 
@@ -168,8 +186,11 @@ class _FlowCompiler:
                 close = difflib.get_close_matches(opt.key, spec.options, n=1, cutoff=0.6)
                 known = ", ".join(spec.options) or "none"
                 self.error(
-                    "E102", f"option '{opt.key}' not recognised by '{spec.name}'" + (f"; did you mean '{close[0]}'?" if close else ""),
-                    opt.key_span, hint=None if close else f"options of {spec.name}: {known}",
+                    "E102",
+                    f"option '{opt.key}' not recognised by '{spec.name}'"
+                    + (f"; did you mean '{close[0]}'?" if close else ""),
+                    opt.key_span,
+                    hint=None if close else f"options of {spec.name}: {known}",
                 )
                 continue
             if opt.key in spans:
@@ -212,7 +233,9 @@ class _FlowCompiler:
                     if self._known(compiled, arm.target, arm.target_span) and stmt.name in g:
                         kind = EdgeKind.ELSE if arm.condition is None else EdgeKind.WHEN
                         order += 1
-                        g.add_edge(stmt.name, arm.target, kind=kind, condition=arm.condition, span=arm.target_span, order=order)
+                        g.add_edge(
+                            stmt.name, arm.target, kind=kind, condition=arm.condition, span=arm.target_span, order=order
+                        )
             elif isinstance(stmt, ast.Chain):
                 for a, b in zip(stmt.names, stmt.names[1:], strict=False):
                     known_a = self._known(compiled, a.name, a.span)
@@ -227,18 +250,31 @@ class _FlowCompiler:
                     compiled.error_handler = stmt.handler.name
                 elif self._known(compiled, stmt.node.name, stmt.node.span):
                     order += 1
-                    g.add_edge(stmt.node.name, stmt.handler.name, kind=EdgeKind.ERROR, condition=None, span=stmt.span, order=order)
+                    g.add_edge(
+                        stmt.node.name,
+                        stmt.handler.name,
+                        kind=EdgeKind.ERROR,
+                        condition=None,
+                        span=stmt.span,
+                        order=order,
+                    )
 
     def _chain_edge(self, compiled: CompiledFlow, a: ast.NameRef, b: ast.NameRef, order: int) -> None:
         g = compiled.graph
         src, dst = compiled.info(a.name), compiled.info(b.name)
         if src.arms:
-            self.error("E114", f"'{a.name}' routes with when/else arms; add an arm instead of an edge", a.span,
-                       hint=f"inside `branch {a.name} {{ ... }}`: when <condition> -> {b.name}")
+            self.error(
+                "E114",
+                f"'{a.name}' routes with when/else arms; add an arm instead of an edge",
+                a.span,
+                hint=f"inside `branch {a.name} {{ ... }}`: when <condition> -> {b.name}",
+            )
         elif dst.role is Role.SOURCE:
             self.error("E113", f"'{b.name}' is a source and cannot receive messages", b.span)
         elif g.has_edge(a.name, b.name):
-            self.diagnostics.append(Diagnostic("W112", f"edge {a.name} -> {b.name} is written twice", b.span, Severity.WARNING))
+            self.diagnostics.append(
+                Diagnostic("W112", f"edge {a.name} -> {b.name} is written twice", b.span, Severity.WARNING)
+            )
         else:
             g.add_edge(a.name, b.name, kind=EdgeKind.NEXT, condition=None, span=b.span, order=order)
 

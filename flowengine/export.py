@@ -16,7 +16,12 @@ from flowengine.graph import CompiledFlow, EdgeKind
 from flowengine.spec import Role
 
 _DOT_SHAPES = {Role.SOURCE: "invhouse", Role.TRANSFORM: "box", Role.BRANCH: "diamond", Role.SINK: "house"}
-_MERMAID_SHAPES = {Role.SOURCE: ("([", "])"), Role.TRANSFORM: ("[", "]"), Role.BRANCH: ("{", "}"), Role.SINK: ("[/", "/]")}
+_MERMAID_SHAPES = {
+    Role.SOURCE: ("([", "])"),
+    Role.TRANSFORM: ("[", "]"),
+    Role.BRANCH: ("{", "}"),
+    Role.SINK: ("[/", "/]"),
+}
 FLOW_ERROR_SOURCE = "*"
 
 
@@ -24,7 +29,9 @@ def _edges(flow: CompiledFlow) -> list[dict[str, Any]]:
     edges = sorted(flow.graph.edges(data=True), key=lambda e: e[2]["order"])
     out = [{"from": u, "to": v, "kind": d["kind"].value, "condition": d["condition"]} for u, v, d in edges]
     if flow.error_handler:
-        out.append({"from": FLOW_ERROR_SOURCE, "to": flow.error_handler, "kind": EdgeKind.ERROR.value, "condition": None})
+        out.append(
+            {"from": FLOW_ERROR_SOURCE, "to": flow.error_handler, "kind": EdgeKind.ERROR.value, "condition": None}
+        )
     return out
 
 
@@ -43,8 +50,14 @@ def to_json(flow: CompiledFlow) -> dict[str, Any]:
         "description": flow.description,
         "file": flow.path,
         "nodes": [
-            {"name": i.name, "kind": i.kind, "role": i.role.value, "options": i.display_options,
-             "line": i.span.line, "col": i.span.col}
+            {
+                "name": i.name,
+                "kind": i.kind,
+                "role": i.role.value,
+                "options": i.display_options,
+                "line": i.span.line,
+                "col": i.span.col,
+            }
             for i in nodes
         ],
         "edges": _edges(flow),
@@ -52,7 +65,7 @@ def to_json(flow: CompiledFlow) -> dict[str, Any]:
 
 
 def _q(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
 def to_dot(flow: CompiledFlow) -> str:
@@ -64,7 +77,7 @@ def to_dot(flow: CompiledFlow) -> str:
         shape = _DOT_SHAPES[Role(n["role"])]
         lines.append(f"  {_q(n['name'])} [label={_q(n['name'] + chr(10) + n['kind'])}, shape={shape}];")
     if flow.error_handler:
-        lines.append(f"  {_q(FLOW_ERROR_SOURCE)} [label=\"any node\", shape=plaintext];")
+        lines.append(f'  {_q(FLOW_ERROR_SOURCE)} [label="any node", shape=plaintext];')
     for e in data["edges"]:
         attrs = [f"label={_q(_edge_label(e))}"] if _edge_label(e) else []
         if e["kind"] == EdgeKind.ERROR.value:

@@ -57,7 +57,7 @@ class _DataSandbox(SandboxedEnvironment):
 
 
 def _make_env(autoescape: bool) -> SandboxedEnvironment:
-    env = _DataSandbox(undefined=jinja2.ChainableUndefined, autoescape=autoescape)
+    env = _DataSandbox(undefined=jinja2.ChainableUndefined, autoescape=autoescape, keep_trailing_newline=True)
     env.globals.update(now=time.time, uuid=lambda: uuid.uuid4().hex)
     return env
 
@@ -96,7 +96,7 @@ def _unwrap(value: Any) -> Any:
 class Expression:
     """A compiled expression; call it with a message to evaluate it."""
 
-    __slots__ = ("source", "needs", "_fn")
+    __slots__ = ("_fn", "needs", "source")
 
     def __init__(self, source: str) -> None:
         self.source = source
@@ -119,7 +119,7 @@ class Expression:
 class Template:
     """A compiled template rendering text from a message."""
 
-    __slots__ = ("source", "needs", "_tpl")
+    __slots__ = ("_tpl", "needs", "source")
 
     def __init__(self, source: str, *, autoescape: bool = False) -> None:
         env = _ESCAPED if autoescape else _PLAIN

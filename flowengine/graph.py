@@ -9,7 +9,7 @@ condition (if any) and the source span it was written at.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 import networkx as nx
@@ -19,7 +19,7 @@ from flowengine.nodes import Node
 from flowengine.spec import KindSpec, Role
 
 
-class EdgeKind(str, Enum):
+class EdgeKind(StrEnum):
     NEXT = "next"
     WHEN = "when"
     ELSE = "else"

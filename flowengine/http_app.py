@@ -24,9 +24,19 @@ def mount_flow_routes(app: FastAPI, routes: HttpRoutes) -> None:
         if found is None:
             allowed = routes.allowed_methods(request.url.path)
             if allowed:
-                return JSONResponse({"error": {"type": "method_not_allowed", "message": f"{request.method} not allowed; use {', '.join(allowed)}"}},
-                                    status_code=405, headers={"allow": ", ".join(allowed)})
-            return JSONResponse({"error": {"type": "not_found", "message": f"no flow serves {request.url.path}"}}, status_code=404)
+                return JSONResponse(
+                    {
+                        "error": {
+                            "type": "method_not_allowed",
+                            "message": f"{request.method} not allowed; use {', '.join(allowed)}",
+                        }
+                    },
+                    status_code=405,
+                    headers={"allow": ", ".join(allowed)},
+                )
+            return JSONResponse(
+                {"error": {"type": "not_found", "message": f"no flow serves {request.url.path}"}}, status_code=404
+            )
         handler, params = found
         return await handler(request, params)
 

@@ -32,7 +32,7 @@ class Exchange:
 class Message:
     """One message: id, body, content type, headers, transport attributes, trace, attempt."""
 
-    __slots__ = ("id", "_body", "_json", "content_type", "headers", "attributes", "traceparent", "attempt", "exchange")
+    __slots__ = ("_body", "_json", "attempt", "attributes", "content_type", "exchange", "headers", "id", "traceparent")
 
     def __init__(
         self,
@@ -99,9 +99,17 @@ class Message:
 
     def copy(self) -> Message:
         """A copy for one arm of a fan-out: bodies are shared (nodes never mutate them)."""
-        m = Message(self._body, json=self._json, content_type=self.content_type, id=self.id,
-                    headers=dict(self.headers), attributes=dict(self.attributes),
-                    traceparent=self.traceparent, attempt=self.attempt, exchange=self.exchange)
+        m = Message(
+            self._body,
+            json=self._json,
+            content_type=self.content_type,
+            id=self.id,
+            headers=dict(self.headers),
+            attributes=dict(self.attributes),
+            traceparent=self.traceparent,
+            attempt=self.attempt,
+            exchange=self.exchange,
+        )
         return m
 
     def __repr__(self) -> str:

@@ -26,8 +26,12 @@ _FORWARD = (EdgeKind.NEXT, EdgeKind.WHEN, EdgeKind.ELSE)
 
 def no_source(flow: CompiledFlow) -> Iterator[Diagnostic]:
     if len(flow.graph) and not flow.by_role(Role.SOURCE):
-        yield Diagnostic("E124", f"flow '{flow.name}' has no source", flow.span,
-                         hint="declare one, e.g. source web = http.listen(path: \"/in\")")
+        yield Diagnostic(
+            "E124",
+            f"flow '{flow.name}' has no source",
+            flow.span,
+            hint='declare one, e.g. source web = http.listen(path: "/in")',
+        )
 
 
 def unreachable(flow: CompiledFlow) -> Iterator[Diagnostic]:
@@ -42,16 +46,24 @@ def unreachable(flow: CompiledFlow) -> Iterator[Diagnostic]:
         reached |= nx.descendants(flow.graph, flow.error_handler)
     for info in flow.infos():
         if info.name not in reached:
-            yield Diagnostic("E120", f"node '{info.name}' is not reachable from any source", info.span,
-                             hint=f"connect it, e.g. `<node> -> {info.name}`, or remove it")
+            yield Diagnostic(
+                "E120",
+                f"node '{info.name}' is not reachable from any source",
+                info.span,
+                hint=f"connect it, e.g. `<node> -> {info.name}`, or remove it",
+            )
 
 
 def dead_end(flow: CompiledFlow) -> Iterator[Diagnostic]:
     for info in flow.infos():
         if info.role is Role.SINK or flow.successors(info.name, *_FORWARD):
             continue
-        yield Diagnostic("E121", f"{info.role.value} '{info.name}' has no way out; its messages would go nowhere",
-                         info.span, hint=f"add an edge `{info.name} -> <node>`")
+        yield Diagnostic(
+            "E121",
+            f"{info.role.value} '{info.name}' has no way out; its messages would go nowhere",
+            info.span,
+            hint=f"add an edge `{info.name} -> <node>`",
+        )
 
 
 def cycles(flow: CompiledFlow) -> Iterator[Diagnostic]:
@@ -64,14 +76,20 @@ def cycles(flow: CompiledFlow) -> Iterator[Diagnostic]:
         members = sorted(component, key=lambda n: (flow.info(n).span.line, flow.info(n).span.col))
         first = flow.info(members[0])
         loop = " -> ".join([*members, members[0]])
-        yield Diagnostic("E122", f"cycle: {loop}", first.span, hint="flows are acyclic; a loop pattern bounds repetition")
+        yield Diagnostic(
+            "E122", f"cycle: {loop}", first.span, hint="flows are acyclic; a loop pattern bounds repetition"
+        )
 
 
 def branch_without_else(flow: CompiledFlow) -> Iterator[Diagnostic]:
     for info in flow.infos():
         if info.arms and not any(a.condition is None for a in info.arms):
-            yield Diagnostic("E123", f"branch '{info.name}' has no else arm; a message matching no arm would be lost",
-                             info.span, hint="add `else -> <node>` (e.g. an error or dead-letter sink)")
+            yield Diagnostic(
+                "E123",
+                f"branch '{info.name}' has no else arm; a message matching no arm would be lost",
+                info.span,
+                hint="add `else -> <node>` (e.g. an error or dead-letter sink)",
+            )
 
 
 RULES: tuple[Rule, ...] = (no_source, unreachable, dead_end, cycles, branch_without_else)

@@ -85,7 +85,9 @@ class FlowRuntime:
             stats = self.stats[info.name] = NodeStats()
             nxt = tuple(flow.successors(info.name, EdgeKind.NEXT))
             err = flow.successors(info.name, EdgeKind.ERROR)
-            self._steps[info.name] = _Step(info.name, info.runtime, _mode(info.runtime), nxt, err[0] if err else None, stats)
+            self._steps[info.name] = _Step(
+                info.name, info.runtime, _mode(info.runtime), nxt, err[0] if err else None, stats
+            )
         self._sources = [s for s in self._steps.values() if s.mode is _Mode.SOURCE]
         self._in_flight = 0
         self._idle = asyncio.Event()
@@ -125,8 +127,12 @@ class FlowRuntime:
         try:
             await asyncio.wait_for(self._idle.wait(), drain_timeout)
         except TimeoutError:
-            log.warning("flow %s: drain timed out with %d message(s) in flight", self.name, self._in_flight,
-                        extra={"flow": self.name})
+            log.warning(
+                "flow %s: drain timed out with %d message(s) in flight",
+                self.name,
+                self._in_flight,
+                extra={"flow": self.name},
+            )
         for step in self._steps.values():
             await _quietly(step.node.close())
         log.info("flow %s stopped", self.name, extra={"flow": self.name})
@@ -154,8 +160,13 @@ class FlowRuntime:
             try:
                 await settle(outcome)
             except Exception:
-                log.exception("flow %s: settling message %s at source %s failed", self.name, msg.id, step.name,
-                              extra={"flow": self.name, "node": step.name, "message_id": msg.id})
+                log.exception(
+                    "flow %s: settling message %s at source %s failed",
+                    self.name,
+                    msg.id,
+                    step.name,
+                    extra={"flow": self.name, "node": step.name, "message_id": msg.id},
+                )
         finally:
             self._leave()
             slots.release()
@@ -234,7 +245,11 @@ class FlowRuntime:
         route = handler if handler and not in_error_route and handler != step.name else None
         log.warning(
             "flow %s: node %s failed on message %s (%s): %s; %s",
-            self.name, step.name, msg.id, error.kind, error.message,
+            self.name,
+            step.name,
+            msg.id,
+            error.kind,
+            error.message,
             f"routed to '{route}'" if route else "not acknowledged",
             extra={"flow": self.name, "node": step.name, "message_id": msg.id, "error_type": error.kind},
         )
@@ -244,12 +259,14 @@ class FlowRuntime:
             outcome.ok = False
             return
         failed = msg.copy()
-        failed.headers.update({
-            "error-node": step.name,
-            "error-type": error.kind,
-            "error-message": error.message,
-            "error-attempt": str(msg.attempt),
-        })
+        failed.headers.update(
+            {
+                "error-node": step.name,
+                "error-type": error.kind,
+                "error-message": error.message,
+                "error-attempt": str(msg.attempt),
+            }
+        )
         before = outcome.ok
         await self._walk(route, failed, outcome)
         outcome.handled = outcome.ok and before

@@ -1,12 +1,14 @@
 """Run compiled flows under an in-process uvicorn server until SIGINT/SIGTERM.
 
-Uvicorn owns the signals; when it returns, the engine drains every flow (in-
-flight messages finish, sources stop) before the process exits.
+Uvicorn catches the signal and stops serving; then the engine drains every
+flow (in-flight messages finish, sources stop) and the process exits 0.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Generator
 
 import uvicorn
 
@@ -16,12 +18,23 @@ from flowengine.engine import Engine
 log = logging.getLogger("flowengine")
 
 
+class EngineServer(uvicorn.Server):
+    """Uvicorn without its re-raise of the caught signal after shutdown: the engine
+    still has flows to drain, and exits on its own once they are."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        with super().capture_signals():
+            yield
+            self._captured_signals.clear()
+
+
 async def run_flows(results: list[CompileResult], host: str, port: int) -> None:
     engine = Engine()
     await engine.deploy_all(results)
     for runtime in engine.flows.values():
         log.info("running flow %s", runtime.name)
-    server = uvicorn.Server(uvicorn.Config(engine.app, host=host, port=port, log_level="warning", lifespan="off"))
+    server = EngineServer(uvicorn.Config(engine.app, host=host, port=port, log_level="warning", lifespan="off"))
     log.info("serving on http://%s:%d", host, port)
     try:
         await server.serve()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -18,14 +18,14 @@ if TYPE_CHECKING:
     from flowengine.nodes import Node
 
 
-class Role(str, Enum):
+class Role(StrEnum):
     SOURCE = "source"
     TRANSFORM = "transform"
     BRANCH = "branch"
     SINK = "sink"
 
 
-class MappingUse(str, Enum):
+class MappingUse(StrEnum):
     """Whether a kind takes a `{ field: expression }` block after its options."""
 
     NONE = "none"

@@ -82,7 +82,9 @@ class HttpListen(Source):
 def response_for(outcome: Outcome) -> Response:
     ex = outcome.exchange
     if ex.reply is not None:
-        return Response(ex.reply.body, status_code=ex.reply_status, media_type=ex.reply.content_type, headers=ex.reply_headers)
+        return Response(
+            ex.reply.body, status_code=ex.reply_status, media_type=ex.reply.content_type, headers=ex.reply_headers
+        )
     if outcome.error is not None:
         return error_response(outcome.error)
     return Response(status_code=204)
@@ -110,10 +112,15 @@ SPEC = KindSpec(
     ),
     build=build,
     options={
-        "path": Field({"type": "string", "minLength": 1}, "URL path, may hold parameters: /orders/{id}",
-                      required=True, examples=("/orders",)),
+        "path": Field(
+            {"type": "string", "minLength": 1},
+            "URL path, may hold parameters: /orders/{id}",
+            required=True,
+            examples=("/orders",),
+        ),
         "method": Field({"enum": ["GET", "POST", "PUT", "PATCH", "DELETE"]}, "HTTP method", default="POST"),
-        "max_body_bytes": Field({"type": "integer", "minimum": 0}, "Larger bodies are refused with 413",
-                                default=1_048_576),
+        "max_body_bytes": Field(
+            {"type": "integer", "minimum": 0}, "Larger bodies are refused with 413", default=1_048_576
+        ),
     },
 )

@@ -38,7 +38,10 @@ SPEC = KindSpec(
     options={
         "status": Field({"type": "integer", "minimum": 100, "maximum": 599}, "HTTP status", default=200),
         "content_type": Field({"type": "string"}, "Content type; defaults to the message's"),
-        "headers": Field({"type": "object", "additionalProperties": {"type": "string"}},
-                         "Response headers; values are templates", template=True),
+        "headers": Field(
+            {"type": "object", "additionalProperties": {"type": "string"}},
+            "Response headers; values are templates",
+            template=True,
+        ),
     },
 )

@@ -52,8 +52,10 @@ class HttpRequest(AsyncNode):
         except httpx.HTTPError as err:
             raise DeliveryFailed(f"{self.method} {url} failed: {type(err).__name__}: {err}") from None
         if not resp.is_success:
-            raise DeliveryFailed(f"{self.method} {url} answered {resp.status_code}",
-                                 details=[{"status": resp.status_code, "body": resp.text[:200]}])
+            raise DeliveryFailed(
+                f"{self.method} {url} answered {resp.status_code}",
+                details=[{"status": resp.status_code, "body": resp.text[:200]}],
+            )
         out = msg.derive(body=resp.content, content_type=resp.headers.get("content-type", "application/octet-stream"))
         out.attributes["http.status"] = resp.status_code
         return out
@@ -71,11 +73,18 @@ SPEC = KindSpec(
     summary="Send the message to an HTTP endpoint (httpx); the 2xx response continues down the flow.",
     build=build,
     options={
-        "url": Field({"type": "string", "minLength": 1}, "URL; a template, e.g. http://crm/customers/{{ body.id }}",
-                     required=True, template=True),
+        "url": Field(
+            {"type": "string", "minLength": 1},
+            "URL; a template, e.g. http://crm/customers/{{ body.id }}",
+            required=True,
+            template=True,
+        ),
         "method": Field({"enum": ["GET", "POST", "PUT", "PATCH", "DELETE"]}, "HTTP method", default="POST"),
-        "headers": Field({"type": "object", "additionalProperties": {"type": "string"}},
-                         "Request headers; values are templates (use ${ENV} for tokens)", template=True),
+        "headers": Field(
+            {"type": "object", "additionalProperties": {"type": "string"}},
+            "Request headers; values are templates (use ${ENV} for tokens)",
+            template=True,
+        ),
         "timeout": Field({"type": "number", "exclusiveMinimum": 0}, "Seconds before the call fails", default=10),
     },
 )

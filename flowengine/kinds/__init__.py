@@ -6,6 +6,13 @@ from flowengine.registry import Registry
 
 def register(registry: Registry) -> None:
     """Entry point `flowengine.kinds: builtin`."""
-    for spec in (json_map.SPEC, json_validate.SPEC, template.SPEC, log.SPEC,
-                 routing.BRANCH, routing.FILTER, routing.MULTICAST):
+    for spec in (
+        json_map.SPEC,
+        json_validate.SPEC,
+        template.SPEC,
+        log.SPEC,
+        routing.BRANCH,
+        routing.FILTER,
+        routing.MULTICAST,
+    ):
         registry.register(spec)

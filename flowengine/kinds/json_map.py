@@ -56,12 +56,15 @@ SPEC = KindSpec(
     description=(
         "Each line `field: expression` sets one field of the output. Expressions read `body`, "
         "`headers`, `attributes`, `id` and use Jinja2 filters (`| lower`, `| round(2)`, "
-        "`| sum(attribute=\"price\")`). A missing field reads as null."
+        '`| sum(attribute="price")`). A missing field reads as null.'
     ),
     build=build,
     mapping=MappingUse.REQUIRED,
     options={
-        "mode": Field({"enum": ["replace", "merge"]}, "replace: output only the mapped fields; merge: update the input object",
-                      default="replace"),
+        "mode": Field(
+            {"enum": ["replace", "merge"]},
+            "replace: output only the mapped fields; merge: update the input object",
+            default="replace",
+        ),
     },
 )

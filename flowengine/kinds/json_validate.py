@@ -23,7 +23,6 @@ from flowengine.message import Message
 from flowengine.nodes import Transform
 from flowengine.spec import Field, KindSpec, Role
 
-
 _REQUIRED = re.compile(r"^'(.*)' is a required property$")
 
 
@@ -80,8 +79,9 @@ def build(ctx: BuildContext) -> JsonValidate:
         jsonschema.Draft202012Validator.check_schema(schema)
     except jsonschema.SchemaError as err:
         raise ctx.fail(f"schema '{path}' is not a valid JSON Schema: {err.message}", "schema", code="E151") from None
-    validator = jsonschema.Draft202012Validator(schema, registry=_registry_for(path.parent),
-                                                format_checker=jsonschema.FormatChecker())
+    validator = jsonschema.Draft202012Validator(
+        schema, registry=_registry_for(path.parent), format_checker=jsonschema.FormatChecker()
+    )
     return JsonValidate(ctx.name, validator)
 
 
@@ -95,8 +95,11 @@ SPEC = KindSpec(
     ),
     build=build,
     options={
-        "schema": Field({"type": "string", "minLength": 1},
-                        "Path of the schema file, relative to the flow file's directory or a parent of it",
-                        required=True, examples=("schemas/order.schema.json",)),
+        "schema": Field(
+            {"type": "string", "minLength": 1},
+            "Path of the schema file, relative to the flow file's directory or a parent of it",
+            required=True,
+            examples=("schemas/order.schema.json",),
+        ),
     },
 )

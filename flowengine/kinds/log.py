@@ -35,7 +35,9 @@ class LogNode(Transform):
 
 
 def build(ctx: BuildContext) -> LogNode:
-    return LogNode(ctx.name, ctx.flow, _LEVELS[ctx.options["level"]], ctx.option_template("message"), ctx.options["body"])
+    return LogNode(
+        ctx.name, ctx.flow, _LEVELS[ctx.options["level"]], ctx.option_template("message"), ctx.options["body"]
+    )
 
 
 SPEC = KindSpec(

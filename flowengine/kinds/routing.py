@@ -77,8 +77,13 @@ FILTER = KindSpec(
     summary="Pass messages whose condition holds; drop (and count) the others.",
     build=lambda ctx: FilterNode(ctx.name, ctx.option_expression("condition")),
     options={
-        "condition": Field({"type": "string", "minLength": 1}, "Expression; the message passes when it is truthy",
-                           required=True, expression=True, examples=("body.site != 'test'",)),
+        "condition": Field(
+            {"type": "string", "minLength": 1},
+            "Expression; the message passes when it is truthy",
+            required=True,
+            expression=True,
+            examples=("body.site != 'test'",),
+        ),
     },
 )
 

@@ -47,7 +47,9 @@ SPEC = KindSpec(
     summary="Render the message as text with a Jinja2 template (sandboxed).",
     build=build,
     options={
-        "text": Field({"type": "string"}, "The template itself (a \"\"\"long string\"\"\" suits several lines)", template=True),
+        "text": Field(
+            {"type": "string"}, 'The template itself (a """long string""" suits several lines)', template=True
+        ),
         "file": Field({"type": "string"}, "Path of a template file, resolved like json.validate's schema"),
         "content_type": Field({"type": "string"}, "Content type of the output", default="text/plain; charset=utf-8"),
         "autoescape": Field({"type": "boolean"}, "Escape inserted values; on by default for XML and HTML output"),

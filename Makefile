@@ -1,0 +1,29 @@
+# The two commands of README.md: `make run` and `make test`. Both set up the
+# project-local virtual environment (.venv) first, from pyproject.toml.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+RUN_FLOWS ?= flows/orders.flow flows/hello.flow
+PORT ?= 8080
+
+.PHONY: run test lint-flows check docs bench
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+run: $(STAMP)
+	$(BIN)/flowengine run $(RUN_FLOWS) --port $(PORT)
+
+test: $(STAMP)
+	bash scripts/ensure-brokers.sh
+	$(BIN)/ruff check .
+	$(BIN)/flowengine lint flows/
+	$(BIN)/pytest
+
+docs: $(STAMP)
+	$(BIN)/flowengine docs --output docs/nodes.md

@@ -1,0 +1,60 @@
+"""Shared fixtures: a fresh engine per test, compiling helpers, a real HTTP server."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+
+from flowengine.compiler import CompileResult, compile_text
+from flowengine.engine import Engine
+from flowengine.graph import CompiledFlow
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def compile_ok(text: str, path: str = "test.flow", env: dict[str, str] | None = None) -> CompiledFlow:
+    """Compile a one-flow text that must be free of errors."""
+    result: CompileResult = compile_text(text, path, env=env or {}, base_dir=REPO / "flows")
+    assert result.ok, "\n".join(d.render(text) for d in result.diagnostics)
+    (flow,) = result.flows
+    return flow
+
+
+def codes(text: str, env: dict[str, str] | None = None) -> list[str]:
+    """The diagnostic codes of compiling `text`, in source order."""
+    return [d.code for d in compile_text(text, "t.flow", env=env or {}, base_dir=REPO / "flows").diagnostics]
+
+
+@pytest.fixture
+async def engine() -> AsyncIterator[Engine]:
+    eng = Engine()
+    yield eng
+    await eng.stop(drain_timeout=5)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+async def http_server(engine: Engine) -> AsyncIterator[httpx.AsyncClient]:
+    """The engine's app served by a real uvicorn on a free loopback port, and a client for it."""
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(engine.app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.01)
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+        yield client
+    server.should_exit = True
+    await task

@@ -1,0 +1,133 @@
+"""The installed `flowengine` command, run as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.conftest import REPO, free_port
+
+FLOWENGINE = shutil.which("flowengine", path=str(Path(sys.executable).parent)) or "flowengine"
+
+
+def run(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([FLOWENGINE, *args], cwd=cwd, capture_output=True, text=True, timeout=60)
+
+
+def test_lint_of_the_example_flows_is_clean():
+    proc = run("lint", "flows/")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.endswith("0 error(s), 0 warning(s)\n")
+
+
+def test_lint_reports_file_line_col_code_and_caret(tmp_path):
+    bad = tmp_path / "bad.flow"
+    bad.write_text("flow x {\n  source in = memory.in()\n  sink out = memory.ot()\n  in -> out\n}\n")
+    proc = run("lint", str(tmp_path))
+    assert proc.returncode == 1
+    assert proc.stdout == (
+        f"{bad}:3:14: E101 unknown node kind 'memory.ot'; did you mean 'memory.out'?\n"
+        "      sink out = memory.ot()\n"
+        "                 ^~~~~~~~~\n"
+        "1 file(s) checked: 1 error(s), 0 warning(s)\n"
+    )
+    assert "Traceback" not in proc.stderr
+
+
+def test_lint_json_format(tmp_path):
+    bad = tmp_path / "bad.flow"
+    bad.write_text("flow x {\n  source in = memory.in()\n}\n")
+    proc = run("lint", "--format", "json", str(bad))
+    assert proc.returncode == 1
+    report = json.loads(proc.stdout)
+    assert report["errors"] == 1
+    assert report["diagnostics"] == [
+        {
+            "file": str(bad),
+            "line": 2,
+            "col": 3,
+            "end_line": 2,
+            "end_col": 26,
+            "code": "E121",
+            "severity": "error",
+            "message": "source 'in' has no way out; its messages would go nowhere",
+            "hint": "add an edge `in -> <node>`",
+        }
+    ]
+
+
+def test_lint_usage_error_exits_2():
+    proc = run("lint", "no/such/dir")
+    assert proc.returncode == 2
+    assert proc.stderr == "error: no such file or directory: no/such/dir\n"
+
+
+def test_graph_formats():
+    dot = run("graph", "flows/orders.flow")
+    assert dot.returncode == 0 and dot.stdout.startswith('digraph "orders" {')
+    mermaid = run("graph", "flows/orders.flow", "--format", "mermaid")
+    assert mermaid.stdout.startswith("flowchart LR")
+    data = json.loads(run("graph", "flows/orders.flow", "-f", "json").stdout)
+    assert (
+        data["flow"] == "orders" and {"from": "norm", "to": "route", "kind": "next", "condition": None} in data["edges"]
+    )
+
+
+def test_graph_of_a_broken_flow_prints_diagnostics(tmp_path):
+    bad = tmp_path / "bad.flow"
+    bad.write_text("flow x {\n")
+    proc = run("graph", str(bad))
+    assert proc.returncode == 1 and proc.stdout == ""
+    assert proc.stderr.startswith(f"{bad}:2:1: E001 syntax error: expected ")
+
+
+def test_run_serves_the_example_flow_and_stops_cleanly_on_sigterm():
+    port = free_port()
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        [FLOWENGINE, "run", "flows/orders.flow", "flows/hello.flow", "--port", str(port)],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                resp = httpx.post(f"http://127.0.0.1:{port}/hello", json={"name": "CI"}, timeout=2)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline and proc.poll() is None, "engine did not start"
+                time.sleep(0.1)
+        assert resp.text == "Hello, CI!\n"
+        order = json.loads((REPO / "docs/examples/order.json").read_text())
+        assert httpx.post(f"http://127.0.0.1:{port}/orders", json=order, timeout=5).status_code == 201
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=20)
+    assert proc.returncode == 0, out
+    assert "flow orders stopped" in out and "Traceback" not in out
+
+
+def test_run_refuses_a_broken_flow(tmp_path):
+    bad = tmp_path / "bad.flow"
+    bad.write_text('flow x {\n  source in = memory.in(chanel: "a")\n}\n')
+    proc = run("run", str(bad))
+    assert proc.returncode == 1
+    assert "E102 option 'chanel' not recognised by 'memory.in'; did you mean 'channel'?" in proc.stderr
+
+
+def test_docs_command_matches_the_committed_node_reference():
+    proc = run("docs")
+    assert proc.returncode == 0
+    assert proc.stdout == (REPO / "docs/nodes.md").read_text(), "docs/nodes.md is stale: run `make docs`"
