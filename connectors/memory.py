@@ -28,12 +28,15 @@ class MemoryHub:
         self.outcomes: dict[str, list[Outcome]] = {}
 
     def bind(self, channel: str, ctx: SourceContext) -> None:
-        if channel in self._inputs:
-            raise ValueError(f"memory channel '{channel}' already has a source")
+        """Attach a source; a new version of the same flow takes the channel over."""
+        current = self._inputs.get(channel)
+        if current is not None and current.flow != ctx.flow:
+            raise ValueError(f"memory channel '{channel}' already has a source in flow '{current.flow}'")
         self._inputs[channel] = ctx
 
-    def unbind(self, channel: str) -> None:
-        self._inputs.pop(channel, None)
+    def unbind(self, channel: str, ctx: SourceContext) -> None:
+        if self._inputs.get(channel) is ctx:
+            del self._inputs[channel]
 
     def _source(self, channel: str) -> SourceContext:
         try:
@@ -84,14 +87,16 @@ class MemoryIn(Source):
         super().__init__(name, "memory.in")
         self.channel = channel
         self._hub: MemoryHub | None = None
+        self._ctx: SourceContext | None = None
 
     async def start(self, ctx: SourceContext) -> None:
         self._hub = hub_of(ctx.services)
+        self._ctx = ctx
         self._hub.bind(self.channel, ctx)
 
     async def stop(self) -> None:
-        if self._hub is not None:
-            self._hub.unbind(self.channel)
+        if self._hub is not None and self._ctx is not None:
+            self._hub.unbind(self.channel, self._ctx)
 
 
 class MemoryOut(AsyncNode):

@@ -3,6 +3,10 @@
 `http.listen` sources add and remove routes while the server runs, so routing
 is a lookup in this table rather than FastAPI's static route list: an exact
 `(method, path)` match first, then path templates such as `/orders/{id}`.
+
+Each route has an owner (the flow's name). A new version of the same flow takes
+a route over from the old one at once, which is how a redeploy swaps endpoints
+without a gap; another flow asking for a taken route is a conflict.
 """
 
 from __future__ import annotations
@@ -26,21 +30,31 @@ class HttpRoutes:
     def __init__(self) -> None:
         self._exact: dict[tuple[str, str], Handler] = {}
         self._patterns: list[tuple[str, str, re.Pattern[str], Handler]] = []
+        self._owners: dict[tuple[str, str], str] = {}
 
-    def add(self, method: str, path: str, handler: Handler) -> None:
-        method = method.upper()
-        if (method, path) in self._exact or any(m == method and p == path for m, p, _, _ in self._patterns):
-            raise RouteConflict(f"{method} {path} is already served by another flow")
+    def add(self, method: str, path: str, handler: Handler, owner: str) -> None:
+        key = (method.upper(), path)
+        current = self._owners.get(key)
+        if current is not None and current != owner:
+            raise RouteConflict(f"{key[0]} {path} is already served by flow '{current}'")
+        self._drop(key)
+        self._owners[key] = owner
         if "{" in path:
             regex, _, _ = compile_path(path)
-            self._patterns.append((method, path, regex, handler))
+            self._patterns.append((key[0], path, regex, handler))
         else:
-            self._exact[(method, path)] = handler
+            self._exact[key] = handler
 
-    def remove(self, method: str, path: str) -> None:
-        method = method.upper()
-        self._exact.pop((method, path), None)
-        self._patterns = [r for r in self._patterns if (r[0], r[1]) != (method, path)]
+    def remove(self, method: str, path: str, handler: Handler) -> None:
+        """Remove the route if `handler` still serves it (not if a new version took it over)."""
+        key = (method.upper(), path)
+        if self._exact.get(key) == handler or any((m, p) == key and h == handler for m, p, _, h in self._patterns):
+            self._drop(key)
+            self._owners.pop(key, None)
+
+    def _drop(self, key: tuple[str, str]) -> None:
+        self._exact.pop(key, None)
+        self._patterns = [r for r in self._patterns if (r[0], r[1]) != key]
 
     def match(self, method: str, path: str) -> tuple[Handler, dict[str, Any]] | None:
         handler = self._exact.get((method, path))

@@ -20,11 +20,18 @@ if TYPE_CHECKING:
 Output = Message | None | list[Message]
 """What a processing node returns: one message, None (dropped on purpose), or several."""
 
+Emit = Callable[[Message], Awaitable["Outcome"]]
+"""Sends a message on from a node's successors, as if the node had just produced it."""
+
 
 class Node:
     def __init__(self, name: str, kind: str) -> None:
         self.name = name
         self.kind = kind
+
+    def attach(self, emit: Emit) -> None:
+        """Called before `open` with this node's `emit`. Nodes that produce messages later,
+        on their own schedule (an aggregate's timeout, a delay), keep it; others ignore it."""
 
     async def open(self, services: Any) -> None:
         """Called once when the flow starts: connect, warm up. Raising aborts the start."""
@@ -85,3 +92,12 @@ class Source(Node):
 
     async def stop(self) -> None:
         """Stop taking new messages; in-flight ones are drained by the runtime."""
+
+    async def pause(self) -> None:
+        """Stop consuming without releasing the flow (in-flight messages still finish).
+        The default stops the source; a connector may do better (e.g. cancel a consumer)."""
+        await self.stop()
+
+    async def resume(self, ctx: SourceContext) -> None:
+        """Consume again after `pause`."""
+        await self.start(ctx)

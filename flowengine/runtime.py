@@ -15,6 +15,7 @@ In-flight messages per source are bounded by a semaphore: a slow sink makes
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from dataclasses import dataclass
 from enum import Enum
@@ -92,7 +93,9 @@ class FlowRuntime:
         self._in_flight = 0
         self._idle = asyncio.Event()
         self._idle.set()
+        self._contexts: dict[str, SourceContext] = {}
         self.started = False
+        self.paused = False
 
     @property
     def in_flight(self) -> int:
@@ -104,17 +107,20 @@ class FlowRuntime:
         try:
             for step in self._steps.values():
                 if step.mode is not _Mode.SOURCE:
+                    step.node.attach(functools.partial(self._emit_from, step))
                     await step.node.open(self.services)
                     opened.append(step.node)
             for step in self._sources:
                 await step.node.open(self.services)
                 opened.append(step.node)
-                await step.node.start(self._context(step))
+                self._contexts[step.name] = self._context(step)
+                await step.node.start(self._contexts[step.name])
         except BaseException:
             for node in reversed(opened):
                 await _quietly(node.stop() if isinstance(node, Source) else node.close())
             raise
         self.started = True
+        self.paused = False
         log.info("flow %s started (%d nodes)", self.name, len(self._steps), extra={"flow": self.name})
 
     async def stop(self, drain_timeout: float = 30.0) -> None:
@@ -122,10 +128,18 @@ class FlowRuntime:
         if not self.started:
             return
         self.started = False
-        for step in self._sources:
-            await _quietly(step.node.stop())
+        if not self.paused:
+            for step in self._sources:
+                await _quietly(step.node.stop())
+        await self.drain(drain_timeout)
+        for step in self._steps.values():
+            await _quietly(step.node.close())
+        log.info("flow %s stopped", self.name, extra={"flow": self.name})
+
+    async def drain(self, timeout: float) -> bool:
+        """Wait until no message is in flight; False if `timeout` passed first."""
         try:
-            await asyncio.wait_for(self._idle.wait(), drain_timeout)
+            await asyncio.wait_for(self._idle.wait(), timeout)
         except TimeoutError:
             log.warning(
                 "flow %s: drain timed out with %d message(s) in flight",
@@ -133,9 +147,35 @@ class FlowRuntime:
                 self._in_flight,
                 extra={"flow": self.name},
             )
-        for step in self._steps.values():
-            await _quietly(step.node.close())
-        log.info("flow %s stopped", self.name, extra={"flow": self.name})
+            return False
+        return True
+
+    async def pause(self, drain_timeout: float = 30.0) -> None:
+        """Stop consuming; messages already in flight finish. The flow stays deployed."""
+        if not self.started or self.paused:
+            return
+        self.paused = True
+        for step in self._sources:
+            await _quietly(step.node.pause())
+        await self.drain(drain_timeout)
+        log.info("flow %s paused", self.name, extra={"flow": self.name})
+
+    async def resume(self) -> None:
+        if not self.started or not self.paused:
+            return
+        for step in self._sources:
+            await step.node.resume(self._contexts[step.name])
+        self.paused = False
+        log.info("flow %s resumed", self.name, extra={"flow": self.name})
+
+    async def _emit_from(self, step: _Step, msg: Message) -> Outcome:
+        self._enter()
+        try:
+            outcome = Outcome(ok=True, exchange=msg.exchange)
+            await self._forward(step, msg, outcome)
+            return outcome
+        finally:
+            self._leave()
 
     def _context(self, step: _Step) -> SourceContext:
         slots = asyncio.Semaphore(self.max_in_flight)

@@ -37,11 +37,11 @@ class HttpListen(Source):
 
     async def start(self, ctx: SourceContext) -> None:
         self._ctx = ctx
-        ctx.services.http.add(self.method, self.path, self.handle)
+        ctx.services.http.add(self.method, self.path, self.handle, owner=ctx.flow)
 
     async def stop(self) -> None:
         if self._ctx is not None:
-            self._ctx.services.http.remove(self.method, self.path)
+            self._ctx.services.http.remove(self.method, self.path, self.handle)
 
     async def handle(self, request: Request, params: dict[str, Any]) -> Response:
         assert self._ctx is not None
