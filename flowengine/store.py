@@ -1,0 +1,66 @@
+"""The engine's own store: one SQLite database for everything the engine must remember.
+
+Deployed flows, dead letters, idempotency keys and aggregation groups all live
+here, each subsystem in tables it creates through `ensure_schema`. SQLite in
+WAL mode with `synchronous=FULL` on commit: a write that returned survives a
+`kill -9`, and a transaction interrupted by a crash leaves the previous state.
+Operations are small and indexed, so they run on the event loop's thread; a
+subsystem that needs bulk work runs it in a thread with its own connection.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+MEMORY = ":memory:"
+
+
+class Store:
+    def __init__(self, path: str | Path = MEMORY) -> None:
+        self.path = str(path)
+        if self.path != MEMORY:
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute("PRAGMA busy_timeout=5000")
+        self._lock = threading.RLock()
+        self._schemas: set[str] = set()
+
+    def ensure_schema(self, name: str, ddl: str) -> None:
+        """Create a subsystem's tables once per process (idempotent DDL: IF NOT EXISTS)."""
+        if name in self._schemas:
+            return
+        with self.transaction() as db:
+            for statement in _statements(ddl):  # executescript would commit our transaction
+                db.execute(statement)
+        self._schemas.add(name)
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """All statements inside commit together or not at all."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def query(self, sql: str, params: tuple[object, ...] | dict[str, object] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return self._db.execute(sql, params).fetchall()
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+def _statements(ddl: str) -> list[str]:
+    return [s.strip() for s in ddl.split(";") if s.strip()]
