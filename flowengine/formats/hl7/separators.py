@@ -11,6 +11,9 @@ from dataclasses import dataclass
 
 from flowengine.formats.errors import FormatError
 
+Tree = list[list[list[str]]]
+"""One field split: repetitions -> components -> subcomponents (raw text)."""
+
 HEADER_SEGMENTS = ("MSH", "FHS", "BHS")
 """Segments whose fields 1 and 2 are the separators themselves, never split or escaped."""
 
@@ -47,6 +50,15 @@ class Separators:
     def truncation(self) -> str:
         return self.encoding[4] if len(self.encoding) > 4 else ""
 
+    def split(self, raw: str) -> Tree:
+        """A raw field as repetitions of components of subcomponents."""
+        sub = self.subcomponent
+        return [[c.split(sub) if sub else [c] for c in rep.split(self.component)] for rep in raw.split(self.repetition)]
+
+    def join(self, tree: Tree) -> str:
+        """The inverse of `split`."""
+        return self.repetition.join(self.component.join(self.subcomponent.join(s) for s in rep) for rep in tree)
+
     @classmethod
     def declared(cls, field: str, encoding: str, where: str) -> Separators:
         """Check a header's MSH-1/MSH-2 and return them; a clear error otherwise."""
@@ -60,11 +72,15 @@ class Separators:
             )
         bad = [c for c in encoding if not _usable(c)]
         if bad:
-            raise FormatError(f"encoding character {bad[0]!r} in MSH-2 {encoding!r} is a letter, digit, "
-                              "space or control character", where=where)
+            raise FormatError(
+                f"encoding character {bad[0]!r} in MSH-2 {encoding!r} is a letter, digit, space or control character",
+                where=where,
+            )
         if len(set(encoding + field)) != len(encoding) + 1:
-            raise FormatError(f"MSH-1 {field!r} and MSH-2 {encoding!r} repeat a character; each delimiter "
-                              "must be distinct", where=where)
+            raise FormatError(
+                f"MSH-1 {field!r} and MSH-2 {encoding!r} repeat a character; each delimiter must be distinct",
+                where=where,
+            )
         return cls(field, encoding)
 
 

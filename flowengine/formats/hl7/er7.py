@@ -1,0 +1,171 @@
+"""Parse ER7 (the `|^~\\&` pipe encoding) into an `Hl7Message`, strictly and with clear errors.
+
+Accepted: segments ended by CR, LF or CRLF (mixed too), blank lines between
+them, a UTF-8 byte-order mark, any delimiters the header declares (3 to 5
+encoding characters), Z-segments, trailing empty fields, one message, several
+messages back to back, or FHS/BHS batches. Bytes are decoded with the charset
+MSH-18 names (UTF-8 when it names none). Refused, each with the segment it
+concerns: no MSH/FHS/BHS first, bad encoding characters, a segment id that is
+not three capitals/digits starting with a capital, raw control characters, a
+batch whose headers and trailers do not nest, or a batch without messages.
+"""
+
+from __future__ import annotations
+
+import re
+
+from flowengine.formats.errors import FormatError
+from flowengine.formats.hl7.model import Hl7Message, Segment
+from flowengine.formats.hl7.separators import HEADER_SEGMENTS, Separators
+
+_LINES = re.compile(r"\r\n|\r|\n")
+_SEGMENT_ID = re.compile(r"[A-Z][A-Z0-9]{2}")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_MSH = re.compile(r"(?:^|[\r\n])MSH(.)")
+_BOM = b"\xef\xbb\xbf"
+
+# MSH-18 names (HL7 table 0211) for the ASCII-compatible charsets we decode.
+CHARSETS = {
+    "": "utf-8",
+    "ASCII": "utf-8",
+    "UNICODE": "utf-8",
+    "UNICODE UTF-8": "utf-8",
+    "UTF-8": "utf-8",
+    "8859/1": "iso8859-1",
+    "8859/2": "iso8859-2",
+    "8859/3": "iso8859-3",
+    "8859/4": "iso8859-4",
+    "8859/5": "iso8859-5",
+    "8859/6": "iso8859-6",
+    "8859/7": "iso8859-7",
+    "8859/8": "iso8859-8",
+    "8859/9": "iso8859-9",
+    "8859/15": "iso8859-15",
+    "GB 18030-2000": "gb18030",
+    "KS X 1001": "euc_kr",
+    "BIG-5": "big5",
+    "ISO IR87": "iso2022_jp",
+}
+
+
+def parse(data: bytes | str) -> Hl7Message:
+    """Parse one message, several, or a batch. Raises `FormatError` saying what and where."""
+    if isinstance(data, bytes):
+        text, charset = _decode(data)
+    else:
+        text, charset = data.removeprefix("\ufeff"), "utf-8"
+    lines = [(n, line) for n, line in enumerate(_LINES.split(text), 1) if line.strip()]
+    if not lines:
+        raise FormatError("empty message: no segments")
+    first_no, first = lines[0]
+    seg_id = first[:3]
+    if seg_id not in HEADER_SEGMENTS:
+        raise FormatError(
+            f"a message starts with MSH (or FHS/BHS for a batch), not {first[:3]!r}", where=f"segment {first_no}"
+        )
+    where = f"segment {first_no} ({seg_id})"
+    if len(first) < 4:
+        raise FormatError("header has no field separator", where=where)
+    field_sep = first[3]
+    encoding = first[4:].split(field_sep, 1)[0]
+    seps = Separators.declared(field_sep, encoding, where)
+    segments = tuple(_segment(line, n, seps) for n, line in lines)
+    _check_structure(segments, [n for n, _ in lines])
+    return Hl7Message(segments, seps, charset)
+
+
+def _decode(data: bytes) -> tuple[str, str]:
+    if data.startswith(_BOM):
+        data, name, charset = data[len(_BOM) :], "a UTF-8 byte-order mark", "utf-8"
+    else:
+        declared = _declared_charset(data)
+        charset = CHARSETS.get(declared.upper())
+        if charset is None:
+            raise FormatError(
+                f"MSH-18 names charset {declared!r}, which is not supported; supported: "
+                + ", ".join(repr(k) for k in CHARSETS if k),
+                where="MSH-18",
+            )
+        name = f"MSH-18 {declared!r}" if declared else "no MSH-18, so UTF-8"
+    try:
+        return data.decode(charset), charset
+    except UnicodeDecodeError as err:
+        raise FormatError(
+            f"byte 0x{data[err.start]:02X} at offset {err.start} is not valid {charset} "
+            f"({name}); declare the real charset in MSH-18, e.g. '8859/1'"
+        ) from None
+
+
+def _declared_charset(data: bytes) -> str:
+    """MSH-18's first value, read before decoding (every supported charset is ASCII-compatible)."""
+    head = data[:4096].decode("latin-1")
+    m = _MSH.search(head)
+    if m is None:
+        return ""
+    line = _LINES.split(head[m.start(1) - 3 :], 1)[0]
+    parts = line[4:].split(m.group(1))
+    if len(parts) < 17 or len(parts[0]) < 2:
+        return ""
+    rep, comp = parts[0][1], parts[0][0]
+    return parts[16].split(rep)[0].split(comp)[0].strip()
+
+
+def _segment(line: str, n: int, seps: Separators) -> Segment:
+    seg_id = line[:3]
+    if not _SEGMENT_ID.fullmatch(seg_id) or (len(line) > 3 and line[3] != seps.field):
+        shown = line[:20] + ("..." if len(line) > 20 else "")
+        raise FormatError(
+            f"{shown!r} does not start with a segment id (3 capitals or digits, the first a "
+            f"capital) followed by {seps.field!r}; wrapped or joined lines?",
+            where=f"segment {n}",
+        )
+    bad = _CONTROL.search(line)
+    if bad:
+        raise FormatError(
+            f"control character U+{ord(bad.group()):04X} at column {bad.start() + 1}; "
+            "control characters must be escaped",
+            where=f"segment {n} ({seg_id})",
+        )
+    if seg_id in HEADER_SEGMENTS:
+        encoding, _, rest = line[4:].partition(seps.field)
+        if line[3:4] != seps.field or encoding != seps.encoding:
+            raise FormatError(
+                f"declares separators {line[3:4]}{encoding!r} unlike the first header's {seps.field}{seps.encoding!r}",
+                where=f"segment {n} ({seg_id})",
+            )
+        tail = tuple(rest.split(seps.field)) if seps.field in line[4:] else ()
+        return Segment(seg_id, (seps.field, encoding, *tail))
+    return Segment(seg_id, tuple(line[4:].split(seps.field)) if len(line) > 3 else ())
+
+
+def _check_structure(segments: tuple[Segment, ...], numbers: list[int]) -> None:
+    """FHS [BHS {MSH ...} BTS] FTS nesting, each batch and file holding at least one message."""
+    open_: list[tuple[str, int]] = []  # ("FHS"|"BHS", messages seen inside)
+    messages = 0
+    for seg, n in zip(segments, numbers, strict=True):
+        where = f"segment {n} ({seg.id})"
+        if seg.id in ("FHS", "BHS"):
+            if any(kind == seg.id for kind, _ in open_) or (seg.id == "FHS" and (open_ or messages)):
+                raise FormatError(
+                    f"{seg.id} inside an open {open_[-1][0] if open_ else 'message list'}; close it first", where=where
+                )
+            open_.append((seg.id, 0))
+        elif seg.id in ("BTS", "FTS"):
+            header = "BHS" if seg.id == "BTS" else "FHS"
+            if not open_ or open_[-1][0] != header:
+                raise FormatError(f"{seg.id} without a matching {header}", where=where)
+            kind, count = open_.pop()
+            if count == 0:
+                raise FormatError(f"{'batch' if kind == 'BHS' else 'file'} holds no message (no MSH)", where=where)
+            if open_:
+                open_[-1] = (open_[-1][0], open_[-1][1] + count)
+        elif seg.id == "MSH":
+            messages += 1
+            if open_:
+                open_[-1] = (open_[-1][0], open_[-1][1] + 1)
+    if open_:
+        kind, count = open_[-1]
+        if count == 0:
+            raise FormatError(f"{'batch' if kind == 'BHS' else 'file'} holds no message (no MSH)")
+    if messages == 0:
+        raise FormatError("no MSH segment: nothing here is a message")

@@ -1,0 +1,146 @@
+"""HL7 v2 <-> XML, so XPath and XSLT apply to HL7.
+
+`to_xml` writes the dictionary-free shape Mirth Connect uses (its "non-strict"
+HL7 v2 XML): elements named by position, values as written (escape sequences
+kept, so the round trip is exact), repetitions as repeated field elements.
+
+    <HL7Message>
+      <MSH><MSH.1>|</MSH.1><MSH.2>^~\\&amp;</MSH.2><MSH.3><MSH.3.1>LAB</MSH.3.1></MSH.3>...</MSH>
+      <PID>...<PID.5><PID.5.1>DOE</PID.5.1><PID.5.2>JOHN</PID.5.2></PID.5>...</PID>
+    </HL7Message>
+
+An empty field is `<SEG.n/>`; a non-empty one always has component children
+`SEG.n.m`, and a component with subcomponents has children `SEG.n.m.k`.
+
+`from_xml` reads that shape, fragments of it (a lone segment or field
+element, as Mirth does), and the standard HL7 v2 XML encoding
+(`urn:hl7-org:v2xml`: `<PID.5><XPN.1>..`, group elements such as
+`ORU_R01.PATIENT_RESULT`), placing every element by the number its name ends
+with, so sparse documents fill the gaps with empty fields. The standard
+encoding carries decoded text, which is escaped on the way back to ER7.
+"""
+
+from __future__ import annotations
+
+import re
+
+from lxml import etree
+
+from flowengine.formats.errors import FormatError
+from flowengine.formats.hl7 import escape
+from flowengine.formats.hl7.model import Hl7Message, Segment
+from flowengine.formats.hl7.separators import HEADER_SEGMENTS, Separators
+
+ROOT = "HL7Message"
+V2XML = "urn:hl7-org:v2xml"
+_SEGMENT = re.compile(r"[A-Z][A-Z0-9]{2}")
+_POSITION = re.compile(r"\.([1-9]\d*)$")
+
+
+def to_xml(msg: Hl7Message) -> etree._Element:
+    seps = msg.separators
+    root = etree.Element(ROOT)
+    for seg in msg.segments:
+        el = etree.SubElement(root, seg.id)
+        for n, raw in enumerate(seg.fields, 1):
+            name = f"{seg.id}.{n}"
+            if seg.is_literal(n) or not raw:
+                etree.SubElement(el, name).text = raw or None
+                continue
+            for rep in seps.split(raw):
+                field = etree.SubElement(el, name)
+                if rep == [[""]]:
+                    continue
+                for m, subs in enumerate(rep, 1):
+                    comp = etree.SubElement(field, f"{name}.{m}")
+                    if len(subs) == 1:
+                        comp.text = subs[0] or None
+                    else:
+                        for k, sub in enumerate(subs, 1):
+                            etree.SubElement(comp, f"{name}.{m}.{k}").text = sub or None
+    return root
+
+
+def from_xml(root: etree._Element) -> str:
+    """ER7 text for a message (segments each ended by CR), a segment element, or a field element."""
+    standard = etree.QName(root).namespace == V2XML
+    local = etree.QName(root).localname
+    seps = _separators(root)
+    if local != ROOT and _SEGMENT.fullmatch(local):
+        return _segment(root, seps, standard).to_er7(seps)
+    if local != ROOT and _POSITION.search(local):
+        return _field([root], seps, standard)
+    segments = [_segment(el, seps, standard) for el in _segment_elements(root)]
+    if not segments:
+        raise FormatError(f"<{local}> holds no HL7 segment elements", where=f"line {root.sourceline}")
+    return Hl7Message(tuple(segments), seps).to_er7()
+
+
+def _segment_elements(el: etree._Element) -> list[etree._Element]:
+    """Segments in document order; group elements (`ORU_R01.PATIENT`) are looked through."""
+    out = []
+    for child in el:
+        if not isinstance(child.tag, str):
+            continue
+        if _SEGMENT.fullmatch(etree.QName(child).localname):
+            out.append(child)
+        else:
+            out.extend(_segment_elements(child))
+    return out
+
+
+def _separators(root: etree._Element) -> Separators:
+    for el in root.iter():
+        if isinstance(el.tag, str) and etree.QName(el).localname in HEADER_SEGMENTS:
+            values = {_position(c): (c.text or "") for c in el if isinstance(c.tag, str)}
+            if 1 in values or 2 in values:
+                return Separators.declared(values.get(1, "|"), values.get(2, "^~\\&"), f"line {el.sourceline}")
+    return Separators()
+
+
+def _position(el: etree._Element) -> int:
+    m = _POSITION.search(etree.QName(el).localname)
+    if m is None:
+        raise FormatError(f"element <{etree.QName(el).localname}> has no position number (e.g. PID.5)",
+                          where=f"line {el.sourceline}")
+    return int(m.group(1))
+
+
+def _segment(el: etree._Element, seps: Separators, standard: bool) -> Segment:
+    seg_id = etree.QName(el).localname
+    by_number: dict[int, list[etree._Element]] = {}
+    for child in el:
+        if isinstance(child.tag, str):
+            by_number.setdefault(_position(child), []).append(child)
+    count = max(by_number, default=0)
+    literal = seg_id in HEADER_SEGMENTS
+    fields = [
+        (by_number[n][0].text or "") if literal and n <= 2 and n in by_number
+        else _field(by_number.get(n, []), seps, standard)
+        for n in range(1, count + 1)
+    ]
+    if literal and count >= 1:
+        fields[0] = seps.field
+    if literal and count >= 2:
+        fields[1] = seps.encoding
+    return Segment(seg_id, tuple(fields))
+
+
+def _field(reps: list[etree._Element], seps: Separators, standard: bool) -> str:
+    return seps.repetition.join(_joined(r, seps, standard, (seps.component, seps.subcomponent)) for r in reps)
+
+
+def _joined(el: etree._Element, seps: Separators, standard: bool, delimiters: tuple[str, ...]) -> str:
+    """An element's value: its text, or its numbered children joined with the next delimiter."""
+    children = [c for c in el if isinstance(c.tag, str)]
+    if not children:
+        text = el.text or ""
+        return escape.encode(text, seps) if standard else text
+    if not delimiters or not delimiters[0]:
+        raise FormatError(f"<{etree.QName(el).localname}> nests deeper than subcomponents",
+                          where=f"line {el.sourceline}")
+    by_number = {_position(c): c for c in children}
+    return delimiters[0].join(
+        _joined(by_number[i], seps, standard, delimiters[1:]) if i in by_number else ""
+        for i in range(1, max(by_number) + 1)
+    )
