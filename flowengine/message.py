@@ -9,6 +9,7 @@ chain of JSON transforms never round-trips through text.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,7 +33,9 @@ class Exchange:
 class Message:
     """One message: id, body, content type, headers, transport attributes, trace, attempt."""
 
-    __slots__ = ("_body", "_json", "attempt", "attributes", "content_type", "exchange", "headers", "id", "traceparent")
+    __slots__ = (
+        "_body", "_json", "_views", "attempt", "attributes", "content_type", "exchange", "headers", "id", "traceparent",
+    )
 
     def __init__(
         self,
@@ -58,6 +61,7 @@ class Message:
         self.traceparent = traceparent
         self.attempt = attempt
         self.exchange = exchange or Exchange()
+        self._views: dict[str, Any] | None = None
 
     @property
     def body(self) -> bytes:
@@ -97,6 +101,18 @@ class Message:
             exchange=self.exchange,
         )
 
+    def view(self, name: str, parse: Callable[[Message], Any]) -> Any:
+        """The body as `parse` reads it (an HL7 or XML tree), parsed once per body and cached.
+
+        A copy shares the cache (same body); `derive` starts a new one (new body).
+        """
+        views = self._views
+        if views is None:
+            views = self._views = {}
+        if name not in views:
+            views[name] = parse(self)
+        return views[name]
+
     def copy(self) -> Message:
         """A copy for one arm of a fan-out: bodies are shared (nodes never mutate them)."""
         m = Message(
@@ -110,6 +126,7 @@ class Message:
             attempt=self.attempt,
             exchange=self.exchange,
         )
+        m._views = self._views
         return m
 
     def __repr__(self) -> str:
