@@ -36,6 +36,7 @@ class BuildContext:
     mapping: tuple[ast.MapEntry, ...] = ()
     arms: tuple[ast.Arm, ...] = ()
     base_dir: Path | None = None
+    revision: str = ""
 
     def span_of(self, option: str) -> ast.Span:
         return self.option_spans.get(option, self.span)

@@ -90,13 +90,16 @@ def run(
     host: Annotated[str, typer.Option(help="Address of the HTTP server")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port of the HTTP server")] = 8080,
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error")] = "info",
+    state: Annotated[
+        Path, typer.Option(envvar="FLOWENGINE_STATE", help="SQLite state file (dead letters, dedupe keys, ...)")
+    ] = Path(".flowengine/state.db"),
 ) -> None:
     """Run flows in the foreground, serving their HTTP endpoints in-process."""
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     results = [_compile_or_exit(p) for p in find_flow_files(_existing(files))]
     from flowengine.serve_run import run_flows
 
-    asyncio.run(run_flows(results, host, port))
+    asyncio.run(run_flows(results, host, port, state))
 
 
 @app.command()
@@ -113,6 +116,10 @@ def docs(
     else:
         output.write_text(text, encoding="utf-8")
 
+
+from flowengine.cli_dlq import dlq  # noqa: E402  (sub-commands live in their own modules)
+
+app.add_typer(dlq, name="dlq")
 
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -23,9 +23,10 @@ from dsl import ast, parse
 from dsl.diagnostics import Diagnostic, Severity, has_errors
 from flowengine.build import BuildContext, BuildError
 from flowengine.graph import CompiledFlow, EdgeKind, NodeInfo
+from flowengine.policy import POLICY_FIELDS, Policy
 from flowengine.registry import Registry, default_registry
 from flowengine.rules import check_graph
-from flowengine.spec import KindSpec, MappingUse, Role
+from flowengine.spec import Field, KindSpec, MappingUse, Role
 from flowengine.values import ValueResolver, display
 
 BRANCH_KIND = "branch"
@@ -95,13 +96,17 @@ class _FlowCompiler:
         self.registry = registry
         self.env = env
         self.base_dir = base_dir
+        self.revision = ""
         self.diagnostics: list[Diagnostic] = []
+        self.calls: list[tuple[str, str, ast.Span]] = []  # (caller, callee, span) of the flow being compiled
 
     def error(self, code: str, message: str, span: ast.Span, hint: str | None = None) -> None:
         self.diagnostics.append(Diagnostic(code, message, span, Severity.ERROR, hint))
 
     def compile_flow(self, flow: ast.Flow, flow_file: ast.FlowFile) -> CompiledFlow:
         compiled = CompiledFlow(flow.name, flow.description, flow_file.path, flow_file.text, flow.span)
+        self.revision = compiled.revision
+        self.calls = []
         decls = self._declarations(flow)
         for decl in decls.values():
             info = self._node(flow.name, decl)
@@ -157,8 +162,11 @@ class _FlowCompiler:
             option_spans,
             mapping=decl.mapping or (),
             base_dir=self.base_dir,
+            revision=self.revision,
         )
         self._build(spec, ctx, info)
+        if spec.calls is not None and info.runtime is not None:
+            self.calls.extend((decl.name, callee, ctx.span_of(opt)) for opt, callee in spec.calls(info.options))
         return info
 
     def _branch(self, flow: str, decl: ast.BranchDecl) -> NodeInfo:
@@ -180,11 +188,13 @@ class _FlowCompiler:
     def _options(self, spec: KindSpec, decl: ast.NodeDecl, info: NodeInfo) -> dict[str, ast.Span]:
         resolver = ValueResolver(self.env)
         spans: dict[str, ast.Span] = {}
+        fields = {**spec.options, **(POLICY_FIELDS if spec.role is not Role.SOURCE else {})}
+        invalid: set[str] = set()
         for opt in decl.options:
-            field_spec = spec.options.get(opt.key)
+            field_spec = fields.get(opt.key)
             if field_spec is None:
-                close = difflib.get_close_matches(opt.key, spec.options, n=1, cutoff=0.6)
-                known = ", ".join(spec.options) or "none"
+                close = difflib.get_close_matches(opt.key, fields, n=1, cutoff=0.6)
+                known = ", ".join(fields) or "none"
                 self.error(
                     "E102",
                     f"option '{opt.key}' not recognised by '{spec.name}'"
@@ -200,8 +210,12 @@ class _FlowCompiler:
             value = resolver.resolve(opt.value)
             info.options[opt.key] = value
             info.display_options[opt.key] = "***" if field_spec.secret else display(opt.value)
-            self._check_value(spec, opt, value)
+            if not self._check_value(spec, opt, field_spec, value):
+                invalid.add(opt.key)
         self.diagnostics.extend(resolver.diagnostics)
+        policy_options = {k: info.options.pop(k) for k in POLICY_FIELDS if k in info.options}
+        if not invalid & policy_options.keys():
+            info.policy = Policy.from_options(policy_options)
         for name, f in spec.options.items():
             if f.required and name not in info.options:
                 self.error("E104", f"'{spec.name}' needs option '{name}': {f.description}", decl.kind_span)
@@ -209,13 +223,14 @@ class _FlowCompiler:
                 info.options[name] = f.default
         return spans
 
-    def _check_value(self, spec: KindSpec, opt: ast.Option, value: object) -> None:
-        schema = spec.options[opt.key].schema
-        validator = jsonschema.Draft202012Validator(schema)
+    def _check_value(self, spec: KindSpec, opt: ast.Option, field_spec: Field, value: object) -> bool:
+        """Report the first schema violation of an option's value; True when there is none."""
+        validator = jsonschema.Draft202012Validator(field_spec.schema)
         errors = sorted(validator.iter_errors(value), key=lambda e: list(e.absolute_path))
         for err in errors[:1]:
             where = "".join(f"[{p!r}]" for p in err.absolute_path)
             self.error("E103", f"option '{opt.key}{where}' of '{spec.name}': {err.message}", opt.value.span)
+        return not errors
 
     def _check_mapping(self, spec: KindSpec, decl: ast.NodeDecl) -> None:
         if spec.mapping is MappingUse.NONE and decl.mapping is not None:
@@ -258,6 +273,23 @@ class _FlowCompiler:
                         span=stmt.span,
                         order=order,
                     )
+        for caller, callee, span in self.calls:
+            if self._known(compiled, callee, span):
+                order += 1
+                self._call_edge(compiled, caller, callee, span, order)
+
+    def _call_edge(self, compiled: CompiledFlow, caller: str, callee: str, span: ast.Span, order: int) -> None:
+        role = compiled.info(callee).role
+        if callee == caller:
+            self.error("E115", f"'{caller}' cannot run itself", span)
+        elif role in (Role.SOURCE, Role.BRANCH):
+            self.error(
+                "E115",
+                f"'{caller}' runs '{callee}', but '{callee}' is a {role.value}; it can run a transform or a sink",
+                span,
+            )
+        elif not compiled.graph.has_edge(caller, callee):
+            compiled.graph.add_edge(caller, callee, kind=EdgeKind.CALL, condition=None, span=span, order=order)
 
     def _chain_edge(self, compiled: CompiledFlow, a: ast.NameRef, b: ast.NameRef, order: int) -> None:
         g = compiled.graph

@@ -15,16 +15,19 @@ from flowengine.compiler import CompileResult
 from flowengine.errors import FlowInvalid
 from flowengine.graph import CompiledFlow
 from flowengine.http_app import make_app
-from flowengine.runtime import FlowRuntime
+from flowengine.runtime import FlowRuntime, Observer
 from flowengine.services import Services
 
 log = logging.getLogger("flowengine.engine")
 
 
 class Engine:
-    def __init__(self, services: Services | None = None, *, max_in_flight: int = 256) -> None:
+    def __init__(
+        self, services: Services | None = None, *, max_in_flight: int = 256, observe: Observer | None = None
+    ) -> None:
         self.services = services or Services()
         self.max_in_flight = max_in_flight
+        self.observe = observe  # handed to every runtime: processing times for metrics
         self.flows: dict[str, FlowRuntime] = {}
         self.app = make_app(self.services.http)
 
@@ -32,7 +35,7 @@ class Engine:
         """Start a compiled flow. A flow of the same name must be undeployed first."""
         if flow.name in self.flows:
             raise ValueError(f"flow '{flow.name}' is already running")
-        runtime = FlowRuntime(flow, self.services, max_in_flight=self.max_in_flight)
+        runtime = FlowRuntime(flow, self.services, max_in_flight=self.max_in_flight, observe=self.observe)
         await runtime.start()
         self.flows[flow.name] = runtime
         return runtime
@@ -57,7 +60,7 @@ class Engine:
         old = self.flows.get(flow.name)
         if old is None:
             return await self.deploy(flow)
-        runtime = FlowRuntime(flow, self.services, max_in_flight=self.max_in_flight)
+        runtime = FlowRuntime(flow, self.services, max_in_flight=self.max_in_flight, observe=self.observe)
         await runtime.start()
         self.flows[flow.name] = runtime
         await old.stop(drain_timeout)

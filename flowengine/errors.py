@@ -17,6 +17,7 @@ HTTP sources, what becomes the response status and JSON error body.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from dsl.diagnostics import Diagnostic
@@ -46,6 +47,8 @@ class MessageError(FlowengineError):
         self.message = message
         self.node = node
         self.details = details or []
+        self.attempts = 1  # tries at the failing node (more than one under a retry policy)
+        self.first_failure = time.time()  # of the first try, when retried
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"type": self.kind, "message": self.message}

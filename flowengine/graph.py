@@ -3,11 +3,13 @@
 One `CompiledFlow` serves the linter, the graph export, the REST API's views
 and the runtime; there is no second representation. Each graph node carries a
 `NodeInfo` under the key "info"; each edge carries its `EdgeKind`, the branch
-condition (if any) and the source span it was written at.
+condition (if any) and the source span it was written at. A `call` edge runs from a
+node to one it runs itself (see `KindSpec.calls`), not a path messages flow along.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -16,6 +18,7 @@ import networkx as nx
 
 from dsl import ast
 from flowengine.nodes import Node
+from flowengine.policy import Policy
 from flowengine.spec import KindSpec, Role
 
 
@@ -24,6 +27,7 @@ class EdgeKind(StrEnum):
     WHEN = "when"
     ELSE = "else"
     ERROR = "error"
+    CALL = "call"
 
 
 @dataclass
@@ -36,6 +40,7 @@ class NodeInfo:
     options: dict[str, Any] = field(default_factory=dict)
     display_options: dict[str, Any] = field(default_factory=dict)
     runtime: Node | None = None
+    policy: Policy | None = None
     arms: tuple[ast.Arm, ...] = ()
     mapping: tuple[ast.MapEntry, ...] = ()
 
@@ -49,6 +54,11 @@ class CompiledFlow:
     span: ast.Span
     graph: nx.DiGraph = field(default_factory=nx.DiGraph)
     error_handler: str | None = None
+
+    @property
+    def revision(self) -> str:
+        """Content hash of the text the flow was compiled from: same text, same revision."""
+        return hashlib.sha256(self.text.encode("utf-8")).hexdigest()[:12]
 
     def info(self, name: str) -> NodeInfo:
         info: NodeInfo = self.graph.nodes[name]["info"]

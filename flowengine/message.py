@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from flowengine.errors import BadMessage
+from flowengine.errors import BadMessage, MessageError
 
 _UNSET: Any = object()
 JSON_TYPE = "application/json"
@@ -23,18 +23,43 @@ JSON_TYPE = "application/json"
 
 @dataclass(slots=True)
 class Exchange:
-    """State shared by every copy of one source message: the reply to send back."""
+    """State shared by every copy of one source message.
+
+    `source` is the message exactly as its source handed it in (a dead letter keeps
+    it byte for byte), `errors` the failures met on the way, `reply` what an HTTP
+    source answers, and `on_done` callbacks the runtime calls once with the final
+    verdict (True: every path finished), e.g. to remember an idempotency key only
+    for messages that really went through.
+    """
 
     reply: Message | None = None
     reply_status: int = 200
     reply_headers: dict[str, str] = field(default_factory=dict)
+    source: Message | None = None
+    source_node: str | None = None
+    errors: list[MessageError] = field(default_factory=list)
+    on_done: list[Callable[[bool], None]] = field(default_factory=list)
+
+    def finish(self, ok: bool) -> None:
+        callbacks, self.on_done = self.on_done, []
+        for callback in callbacks:
+            callback(ok)
 
 
 class Message:
     """One message: id, body, content type, headers, transport attributes, trace, attempt."""
 
     __slots__ = (
-        "_body", "_json", "_views", "attempt", "attributes", "content_type", "exchange", "headers", "id", "traceparent",
+        "_body",
+        "_json",
+        "_views",
+        "attempt",
+        "attributes",
+        "content_type",
+        "exchange",
+        "headers",
+        "id",
+        "traceparent",
     )
 
     def __init__(

@@ -10,18 +10,27 @@ stops `Source`s. Every node has a `name` and `kind` for logs, metrics and graphs
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from flowengine.message import Message
 
 if TYPE_CHECKING:
+    from flowengine.errors import MessageError
     from flowengine.outcome import Outcome
 
 Output = Message | None | list[Message]
 """What a processing node returns: one message, None (dropped on purpose), or several."""
 
-Emit = Callable[[Message], Awaitable["Outcome"]]
-"""Sends a message on from a node's successors, as if the node had just produced it."""
+
+class Emit(Protocol):
+    """Sends a message on from a node's successors, as if the node had just produced it;
+    with `error`, sends it to the node's error route as if the node had failed on it."""
+
+    def __call__(self, msg: Message, error: MessageError | None = None) -> Awaitable[Outcome]: ...
+
+
+Call = Callable[[str, Message], Awaitable[Output]]
+"""Runs a node of the flow that this node names (see `KindSpec.calls`) and returns its output."""
 
 
 class Node:
@@ -33,11 +42,21 @@ class Node:
         """Called before `open` with this node's `emit`. Nodes that produce messages later,
         on their own schedule (an aggregate's timeout, a delay), keep it; others ignore it."""
 
+    def bind(self, call: Call) -> None:
+        """Called before `open` with `call`, which runs one of the nodes this node's options
+        name (a saga's steps, an enrich lookup). Nodes that name none ignore it."""
+
     async def open(self, services: Any) -> None:
         """Called once when the flow starts: connect, warm up. Raising aborts the start."""
 
     async def close(self) -> None:
         """Called once when the flow stops, after in-flight messages drained."""
+
+    @property
+    def connected(self) -> bool:
+        """Whether the node's transport connection is up, for `/readyz` and metrics.
+        Nodes without a connection are always connected; connectors override this."""
+        return True
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name} ({self.kind})>"

@@ -15,8 +15,11 @@ In-flight messages per source are bounded by a semaphore: a slow sink makes
 from __future__ import annotations
 
 import asyncio
+import difflib
 import functools
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -24,12 +27,17 @@ from typing import Any
 from flowengine.errors import MessageError, NodeFailed
 from flowengine.graph import CompiledFlow, EdgeKind
 from flowengine.message import Message
-from flowengine.nodes import AsyncNode, Branch, Node, Settle, Source, SourceContext, Transform
+from flowengine.nodes import AsyncNode, Branch, Node, Output, Settle, Source, SourceContext, Transform
 from flowengine.outcome import Outcome
+from flowengine.policy import Policy
 
 log = logging.getLogger("flowengine.runtime")
 
-ERROR_HEADERS = ("error-node", "error-type", "error-message", "error-attempt")
+Observer = Callable[[str, str, float], None]
+"""Told how long each source message took, every path included: (flow, source node, seconds)."""
+
+
+_ROUTES = (EdgeKind.NEXT, EdgeKind.WHEN, EdgeKind.ELSE)
 
 
 class _Mode(Enum):
@@ -56,6 +64,8 @@ class _Step:
     next: tuple[str, ...]
     error_to: str | None
     stats: NodeStats
+    policy: Policy | None
+    targets: frozenset[str] = frozenset()  # where a branch may route: its outgoing edges
 
 
 def _mode(node: Node) -> _Mode:
@@ -73,8 +83,11 @@ def _mode(node: Node) -> _Mode:
 class FlowRuntime:
     """A running flow. `start` opens nodes then sources; `stop` drains, then closes."""
 
-    def __init__(self, flow: CompiledFlow, services: Any, *, max_in_flight: int = 256) -> None:
+    def __init__(
+        self, flow: CompiledFlow, services: Any, *, max_in_flight: int = 256, observe: Observer | None = None
+    ) -> None:
         self.flow = flow
+        self.observe = observe
         self.name = flow.name
         self.services = services
         self.max_in_flight = max_in_flight
@@ -87,8 +100,9 @@ class FlowRuntime:
             nxt = tuple(flow.successors(info.name, EdgeKind.NEXT))
             err = flow.successors(info.name, EdgeKind.ERROR)
             self._steps[info.name] = _Step(
-                info.name, info.runtime, _mode(info.runtime), nxt, err[0] if err else None, stats
+                info.name, info.runtime, _mode(info.runtime), nxt, err[0] if err else None, stats, info.policy
             )
+            self._steps[info.name].targets = frozenset(flow.successors(info.name, *_ROUTES))
         self._sources = [s for s in self._steps.values() if s.mode is _Mode.SOURCE]
         self._in_flight = 0
         self._idle = asyncio.Event()
@@ -102,15 +116,18 @@ class FlowRuntime:
         return self._in_flight
 
     # --- lifecycle -------------------------------------------------------------
-    async def start(self) -> None:
+    async def start(self, *, sources: bool = True) -> None:
+        """Open every node, then start the sources (unless `sources` is False: a runtime
+        that only takes injected messages, e.g. to replay dead letters)."""
         opened: list[Node] = []
         try:
             for step in self._steps.values():
                 if step.mode is not _Mode.SOURCE:
                     step.node.attach(functools.partial(self._emit_from, step))
+                    step.node.bind(self._call)
                     await step.node.open(self.services)
                     opened.append(step.node)
-            for step in self._sources:
+            for step in self._sources if sources else ():
                 await step.node.open(self.services)
                 opened.append(step.node)
                 self._contexts[step.name] = self._context(step)
@@ -130,7 +147,8 @@ class FlowRuntime:
         self.started = False
         if not self.paused:
             for step in self._sources:
-                await _quietly(step.node.stop())
+                if step.name in self._contexts:
+                    await _quietly(step.node.stop())
         await self.drain(drain_timeout)
         for step in self._steps.values():
             await _quietly(step.node.close())
@@ -168,11 +186,17 @@ class FlowRuntime:
         self.paused = False
         log.info("flow %s resumed", self.name, extra={"flow": self.name})
 
-    async def _emit_from(self, step: _Step, msg: Message) -> Outcome:
+    async def _emit_from(self, step: _Step, msg: Message, error: MessageError | None = None) -> Outcome:
         self._enter()
         try:
             outcome = Outcome(ok=True, exchange=msg.exchange)
-            await self._forward(step, msg, outcome)
+            try:
+                if error is None:
+                    await self._forward(step, msg, outcome)
+                else:
+                    await self._fail(step, msg, error, outcome)
+            finally:
+                msg.exchange.finish(outcome.ok)
             return outcome
         finally:
             self._leave()
@@ -230,11 +254,26 @@ class FlowRuntime:
     # --- the walk --------------------------------------------------------------
     async def _walk_from_source(self, step: _Step, msg: Message) -> Outcome:
         step.stats.received += 1
-        outcome = Outcome(ok=True, exchange=msg.exchange)
-        await self._forward(step, msg, outcome)
+        started = time.perf_counter()
+        exchange = msg.exchange
+        exchange.source, exchange.source_node = msg, step.name
+        outcome = Outcome(ok=True, exchange=exchange)
+        try:
+            await self._forward(step, msg, outcome)
+        finally:
+            exchange.finish(outcome.ok)
         if outcome.ok:
             step.stats.sent += 1
+        if self.observe is not None:
+            self.observe(self.name, step.name, time.perf_counter() - started)
         return outcome
+
+    async def inject(self, source: str, msg: Message) -> Outcome:
+        """Process `msg` as if source node `source` had received it (dead-letter replay)."""
+        step = self._steps[source]
+        if step.mode is not _Mode.SOURCE:
+            raise ValueError(f"'{source}' is not a source of flow '{self.name}'")
+        return await self._run(step, msg)
 
     async def _forward(self, step: _Step, out: Any, outcome: Outcome, targets: tuple[str, ...] | None = None) -> None:
         nexts = step.next if targets is None else targets
@@ -256,13 +295,17 @@ class FlowRuntime:
             stats.received += 1
             targets: tuple[str, ...] | None = None
             try:
-                if step.mode is _Mode.SYNC:
+                if step.policy is not None:
+                    out, targets = await step.policy.run(functools.partial(_invoke, step, msg))
+                elif step.mode is _Mode.SYNC:
                     out = step.node.process(msg)
                 elif step.mode is _Mode.ASYNC:
                     out = await step.node.process(msg)
                 else:
                     targets = tuple(step.node.route(msg))
                     out = msg
+                if targets is not None and not step.targets.issuperset(targets):
+                    raise _not_a_target(step, targets)
             except Exception as exc:
                 await self._fail(step, msg, exc, outcome)
                 return
@@ -274,8 +317,34 @@ class FlowRuntime:
             await self._forward(step, out, outcome, targets)
             return
 
+    async def _call(self, name: str, msg: Message) -> Output:
+        """Run node `name` for a node that calls it (`KindSpec.calls`: a saga step, an enrich
+        lookup): under its retry policy, counted in its stats. Its output is returned to the
+        caller and also goes along the called node's own edges; a failure anywhere raises."""
+        step = self._steps[name]
+        self._enter()
+        try:
+            step.stats.received += 1
+            try:
+                run = functools.partial(_invoke, step, msg)
+                out, _ = await (step.policy.run(run) if step.policy is not None else run())
+            except MessageError as error:
+                error.node = error.node or name
+                step.stats.errors += 1
+                step.stats.last_error = f"{error.kind}: {error.message}"
+                raise
+            step.stats.sent += 1
+            if step.next:
+                outcome = Outcome(ok=True, exchange=msg.exchange)
+                await self._forward(step, out, outcome)
+                if not outcome.ok:
+                    raise outcome.error or NodeFailed(f"the path after '{name}' failed", node=name)
+            return out
+        finally:
+            self._leave()
+
     async def _fail(self, step: _Step, msg: Message, exc: Exception, outcome: Outcome) -> None:
-        error = exc if isinstance(exc, MessageError) else NodeFailed(f"{type(exc).__name__}: {exc}")
+        error = exc if isinstance(exc, MessageError) else _as_node_failed(exc)
         if error.node is None:
             error.node = step.name
         step.stats.errors += 1
@@ -295,6 +364,7 @@ class FlowRuntime:
         )
         if outcome.error is None:
             outcome.error = error
+        msg.exchange.errors.append(error)
         if route is None:
             outcome.ok = False
             return
@@ -304,12 +374,40 @@ class FlowRuntime:
                 "error-node": step.name,
                 "error-type": error.kind,
                 "error-message": error.message,
-                "error-attempt": str(msg.attempt),
+                "error-attempts": str(error.attempts),
             }
         )
         before = outcome.ok
         await self._walk(route, failed, outcome)
         outcome.handled = outcome.ok and before
+
+
+def _not_a_target(step: _Step, targets: tuple[str, ...]) -> NodeFailed:
+    unknown = next(t for t in targets if t not in step.targets)
+    known = sorted(step.targets)
+    close = difflib.get_close_matches(unknown, known, n=1)
+    return NodeFailed(
+        f"'{unknown}' is not a target of '{step.name}' (its targets: {', '.join(known) or 'none'})"
+        + (f"; did you mean '{close[0]}'?" if close else "")
+    )
+
+
+def _as_node_failed(exc: Exception) -> NodeFailed:
+    return NodeFailed(f"{type(exc).__name__}: {exc}")
+
+
+async def _invoke(step: _Step, msg: Message) -> tuple[Any, tuple[str, ...] | None]:
+    """One try at a node, for a retry policy: any exception becomes a MessageError."""
+    try:
+        if step.mode is _Mode.SYNC:
+            return step.node.process(msg), None
+        if step.mode is _Mode.ASYNC:
+            return await step.node.process(msg), None
+        return msg, tuple(step.node.route(msg))
+    except MessageError:
+        raise
+    except Exception as exc:
+        raise _as_node_failed(exc) from exc
 
 
 async def _quietly(aw: Any) -> None:

@@ -9,11 +9,13 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Generator
+from pathlib import Path
 
 import uvicorn
 
 from flowengine.compiler import CompileResult
 from flowengine.engine import Engine
+from flowengine.services import Services
 
 log = logging.getLogger("flowengine")
 
@@ -29,8 +31,8 @@ class EngineServer(uvicorn.Server):
             self._captured_signals.clear()
 
 
-async def run_flows(results: list[CompileResult], host: str, port: int) -> None:
-    engine = Engine()
+async def run_flows(results: list[CompileResult], host: str, port: int, state: Path) -> None:
+    engine = Engine(Services(state))
     await engine.deploy_all(results)
     for runtime in engine.flows.values():
         log.info("running flow %s", runtime.name)
@@ -40,3 +42,4 @@ async def run_flows(results: list[CompileResult], host: str, port: int) -> None:
         await server.serve()
     finally:
         await engine.stop()
+        engine.services.close()

@@ -58,3 +58,39 @@ async def http_server(engine: Engine) -> AsyncIterator[httpx.AsyncClient]:
         yield client
     server.should_exit = True
     await task
+
+
+class Upstream:
+    """A real HTTP service for outbound tests: answers `statuses` in turn (then the last one)."""
+
+    def __init__(self) -> None:
+        self.statuses: list[int] = [200]
+        self.calls: list[bytes] = []
+
+    async def __call__(self, scope, receive, send) -> None:  # a bare ASGI app
+        if scope["type"] != "http":
+            return
+        body = b""
+        while True:
+            event = await receive()
+            body += event.get("body", b"")
+            if not event.get("more_body"):
+                break
+        self.calls.append(body)
+        status = self.statuses[min(len(self.calls) - 1, len(self.statuses) - 1)]
+        await send({"type": "http.response.start", "status": status, "headers": [(b"content-type", b"application/json")]})
+        await send({"type": "http.response.body", "body": body if status < 300 else b'{"error": "down"}'})
+
+
+@pytest.fixture
+async def upstream() -> AsyncIterator[tuple[Upstream, str]]:
+    """A scripted upstream HTTP service on loopback, and its base URL."""
+    app = Upstream()
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.01)
+    yield app, f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    await task

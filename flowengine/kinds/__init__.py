@@ -1,6 +1,7 @@
 """The built-in node kinds of the engine (connectors live in the `connectors` package)."""
 
-from flowengine.kinds import json_map, json_validate, log, routing, template
+from flowengine.deadletter import kind as dead_letter
+from flowengine.kinds import dedupe, json_map, json_validate, log, routing, template, throttle
 from flowengine.registry import Registry
 
 
@@ -14,5 +15,8 @@ def register(registry: Registry) -> None:
         routing.BRANCH,
         routing.FILTER,
         routing.MULTICAST,
+        dedupe.SPEC,
+        throttle.SPEC,
+        dead_letter.SPEC,
     ):
         registry.register(spec)

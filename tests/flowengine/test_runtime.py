@@ -101,7 +101,7 @@ async def test_bad_message_goes_to_the_error_route_with_error_headers(engine: En
     assert failed.headers["error-node"] == "parse"
     assert failed.headers["error-type"] == "bad_message"
     assert failed.headers["error-message"].startswith("body is not valid JSON")
-    assert failed.headers["error-attempt"] == "1"
+    assert failed.headers["error-attempts"] == "1"
     assert hub.received("out") == []
 
 
