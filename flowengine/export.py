@@ -38,7 +38,7 @@ def _edges(flow: CompiledFlow) -> list[dict[str, Any]]:
 def _edge_label(edge: dict[str, Any]) -> str:
     if edge["kind"] == EdgeKind.WHEN.value:
         return str(edge["condition"])
-    if edge["kind"] in (EdgeKind.ELSE.value, EdgeKind.ERROR.value):
+    if edge["kind"] in (EdgeKind.ELSE.value, EdgeKind.ERROR.value, EdgeKind.CALL.value):
         return str(edge["kind"])
     return ""
 

@@ -4,7 +4,7 @@ Each rule reads a `CompiledFlow` and yields diagnostics; they run on every
 compile (so `run` refuses what `lint` reports) and each has one code:
 
     E120  a node no source reaches
-    E121  a node that is not a sink but has no way out (its messages would vanish)
+    E121  a node that is not a sink, nor run by another node, but has no way out (its messages would vanish)
     E122  a cycle (messages would loop forever)
     E123  a branch with no `else` (a message matching no arm would have nowhere to go)
     E124  a flow with no source
@@ -55,9 +55,10 @@ def unreachable(flow: CompiledFlow) -> Iterator[Diagnostic]:
 
 
 def dead_end(flow: CompiledFlow) -> Iterator[Diagnostic]:
+    called = {v for _, v, d in flow.graph.edges(data=True) if d["kind"] is EdgeKind.CALL}
     for info in flow.infos():
-        if info.role is Role.SINK or flow.successors(info.name, *_FORWARD):
-            continue
+        if info.role is Role.SINK or info.name in called or flow.successors(info.name, *_FORWARD):
+            continue  # a called node hands its output back to its caller
         yield Diagnostic(
             "E121",
             f"{info.role.value} '{info.name}' has no way out; its messages would go nowhere",

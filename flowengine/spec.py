@@ -54,6 +54,10 @@ class Field:
 
 @dataclass(frozen=True)
 class KindSpec:
+    """A node kind. `calls`, for kinds that run other nodes of the flow (a saga's steps, an
+    enrich lookup), lists the `(option, node name)` pairs its resolved options name: the
+    compiler checks each name and draws a `call` edge, and the runtime lets the node run them."""
+
     name: str
     role: Role
     summary: str
@@ -61,6 +65,7 @@ class KindSpec:
     options: dict[str, Field] = field(default_factory=dict)
     mapping: MappingUse = MappingUse.NONE
     description: str = ""
+    calls: Callable[[dict[str, Any]], list[tuple[str, str]]] | None = None
 
     def options_schema(self) -> dict[str, Any]:
         """The JSON Schema (Draft 2020-12) that a node's options must satisfy."""
