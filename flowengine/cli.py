@@ -8,7 +8,6 @@ bad input: every problem is a diagnostic or a one-line message.
 from __future__ import annotations
 
 import asyncio
-import logging
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -20,11 +19,17 @@ import typer
 from flowengine.compiler import CompileResult, compile_file
 from flowengine.export import FORMATS
 from flowengine.lint import LintReport, find_flow_files, lint_paths
+from flowengine.logs import configure
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Flowengine: declarative integration flows.")
 
 
 class LintFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+class LogFormat(StrEnum):
     text = "text"
     json = "json"
 
@@ -89,13 +94,14 @@ def run(
     files: Annotated[list[Path], typer.Argument(help="Flow files or directories to run")],
     host: Annotated[str, typer.Option(help="Address of the HTTP server")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port of the HTTP server")] = 8080,
-    log_level: Annotated[str, typer.Option(help="debug, info, warning or error")] = "info",
+    log_level: Annotated[str, typer.Option(help="debug (one line per message), info, warning or error")] = "info",
+    log_format: Annotated[LogFormat, typer.Option(help="text, or json: one object per line")] = LogFormat.text,
     state: Annotated[
         Path, typer.Option(envvar="FLOWENGINE_STATE", help="SQLite state file (dead letters, dedupe keys, ...)")
     ] = Path(".flowengine/state.db"),
 ) -> None:
     """Run flows in the foreground, serving their HTTP endpoints in-process."""
-    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure(log_level, log_format.value)
     results = [_compile_or_exit(p) for p in find_flow_files(_existing(files))]
     from flowengine.serve_run import run_flows
 
@@ -120,6 +126,13 @@ def docs(
 from flowengine.cli_dlq import dlq  # noqa: E402  (sub-commands live in their own modules)
 
 app.add_typer(dlq, name="dlq")
+
+from flowengine.cli_serve import deploy, flows, serve, undeploy  # noqa: E402  (commands of the management API)
+
+app.command()(serve)
+app.command()(deploy)
+app.command()(flows)
+app.command()(undeploy)
 
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -30,6 +30,7 @@ from flowengine.message import Message
 from flowengine.nodes import AsyncNode, Branch, Node, Output, Settle, Source, SourceContext, Transform
 from flowengine.outcome import Outcome
 from flowengine.policy import Policy
+from flowengine.tracing import trace_id
 
 log = logging.getLogger("flowengine.runtime")
 
@@ -264,9 +265,31 @@ class FlowRuntime:
             exchange.finish(outcome.ok)
         if outcome.ok:
             step.stats.sent += 1
+        elapsed = time.perf_counter() - started
         if self.observe is not None:
-            self.observe(self.name, step.name, time.perf_counter() - started)
+            self.observe(self.name, step.name, elapsed)
+        if log.isEnabledFor(logging.DEBUG):
+            self._log_done(step, msg, outcome, elapsed)
         return outcome
+
+    def _log_done(self, step: _Step, msg: Message, outcome: Outcome, elapsed: float) -> None:
+        verdict = "delivered" if outcome.ok and not outcome.handled else "handled" if outcome.ok else "failed"
+        log.debug(
+            "flow %s: message %s %s",
+            self.name,
+            msg.id,
+            verdict,
+            extra={**self._fields(step, msg), "outcome": verdict, "duration_ms": round(elapsed * 1000, 3)},
+        )
+
+    def _fields(self, step: _Step, msg: Message) -> dict[str, Any]:
+        return {
+            "flow": self.name,
+            "revision": self.flow.revision,
+            "node": step.name,
+            "message_id": msg.id,
+            "trace_id": trace_id(msg.traceparent),
+        }
 
     async def inject(self, source: str, msg: Message) -> Outcome:
         """Process `msg` as if source node `source` had received it (dead-letter replay)."""
@@ -360,7 +383,7 @@ class FlowRuntime:
             error.kind,
             error.message,
             f"routed to '{route}'" if route else "not acknowledged",
-            extra={"flow": self.name, "node": step.name, "message_id": msg.id, "error_type": error.kind},
+            extra={**self._fields(step, msg), "error_type": error.kind, "outcome": "routed" if route else "failed"},
         )
         if outcome.error is None:
             outcome.error = error

@@ -24,6 +24,7 @@ import orjson
 from flowengine.errors import MessageError
 from flowengine.message import Message
 from flowengine.store import Store
+from flowengine.tracing import trace_id
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS dead_letters (
@@ -114,12 +115,6 @@ class DeadLetter:
 
 def _iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def trace_id(traceparent: str | None) -> str | None:
-    """The trace id of a W3C traceparent (`00-<trace>-<span>-<flags>`)."""
-    parts = (traceparent or "").split("-")
-    return parts[1] if len(parts) == 4 and len(parts[1]) == 32 else None
 
 
 class DeadLetterStore:
