@@ -102,17 +102,21 @@ def from_json(doc: Any, *, root: str | None = None) -> etree._Element:
     if root is not None:
         doc = {root: doc}
     if not isinstance(doc, dict) or len(doc) != 1:
-        raise FormatError("expected an object with exactly one key, the root element's name "
-                          "(or set the root element's name)", where="/")
-    (name, value), = doc.items()
+        raise FormatError(
+            "expected an object with exactly one key, the root element's name (or set the root element's name)",
+            where="/",
+        )
+    ((name, value),) = doc.items()
     if isinstance(value, list):
-        raise FormatError(f"the root <{name}> cannot be a list; wrap it, e.g. {{\"{name}s\": {{\"{name}\": [...]}}}}",
-                          where=f"/{name}")
+        raise FormatError(
+            f'the root <{name}> cannot be a list; wrap it, e.g. {{"{name}s": {{"{name}": [...]}}}}', where=f"/{name}"
+        )
     return _build(None, name, value, {}, f"/{_pointer(name)}")
 
 
-def _build(parent: etree._Element | None, name: str, value: Any, scope: dict[str | None, str],
-           where: str) -> etree._Element:
+def _build(
+    parent: etree._Element | None, name: str, value: Any, scope: dict[str | None, str], where: str
+) -> etree._Element:
     decls = _declarations(value, where) if isinstance(value, dict) else {}
     inner = {**scope, **decls}
     nsmap = dict(decls)
@@ -120,8 +124,11 @@ def _build(parent: etree._Element | None, name: str, value: Any, scope: dict[str
         nsmap["xsi"] = XSI
     tag = _tag(name, inner, where)
     try:
-        el = etree.Element(tag, nsmap=nsmap or None) if parent is None else \
-            etree.SubElement(parent, tag, nsmap=nsmap or None)
+        el = (
+            etree.Element(tag, nsmap=nsmap or None)
+            if parent is None
+            else etree.SubElement(parent, tag, nsmap=nsmap or None)
+        )
     except ValueError as err:
         raise FormatError(f"cannot make element {name!r}: {err}", where=where) from None
     if value is None:
@@ -149,8 +156,9 @@ def _fill(el: etree._Element, obj: dict[str, Any], scope: dict[str | None, str],
         if key == "@xmlns" or key.startswith("@xmlns:"):
             continue
         if key.startswith("@"):
+            tag, text = _attr_tag(key[1:], scope, at), _scalar(value, at)
             try:
-                el.set(_attr_tag(key[1:], scope, at), _scalar(value, at))
+                el.set(tag, text)
             except ValueError as err:
                 raise FormatError(f"cannot set attribute {key[1:]!r}: {err}", where=at) from None
         elif key == TEXT:
@@ -173,7 +181,7 @@ def _tag(name: str, scope: dict[str | None, str], where: str) -> str:
         uri = scope.get(None)
         return f"{{{uri}}}{local}" if uri else local
     if prefix not in scope:
-        raise FormatError(f"prefix {prefix!r} of {name!r} is not declared (add \"@xmlns:{prefix}\")", where=where)
+        raise FormatError(f'prefix {prefix!r} of {name!r} is not declared (add "@xmlns:{prefix}")', where=where)
     return f"{{{scope[prefix]}}}{local}"
 
 
@@ -187,7 +195,7 @@ def _attr_tag(name: str, scope: dict[str | None, str], where: str) -> str:
     if prefix == "xml":
         return f"{{{_XML_NS}}}{local}"
     if prefix not in scope:
-        raise FormatError(f"prefix {prefix!r} of {name!r} is not declared (add \"@xmlns:{prefix}\")", where=where)
+        raise FormatError(f'prefix {prefix!r} of {name!r} is not declared (add "@xmlns:{prefix}")', where=where)
     return f"{{{scope[prefix]}}}{local}"
 
 

@@ -66,14 +66,17 @@ def refuse_entities(tree: etree._ElementTree) -> None:
     dtd = tree.docinfo.internalDTD
     if dtd is not None and any(True for _ in dtd.iterentities()):
         names = ", ".join(sorted(e.name for e in dtd.iterentities()))
-        raise XmlError(f"the DOCTYPE declares entities ({names}); entity declarations are refused "
-                       "(XXE and entity-expansion protection)", where="line 1")
+        raise XmlError(
+            f"the DOCTYPE declares entities ({names}); entity declarations are refused "
+            "(XXE and entity-expansion protection)",
+            where="line 1",
+        )
 
 
 def _strip_declaration(text: str) -> bytes:
     # lxml refuses str input that carries an encoding declaration; the text is already decoded.
     end = text.find("?>")
-    return text[end + 2:].encode("utf-8")
+    return text[end + 2 :].encode("utf-8")
 
 
 def _syntax_message(err: Exception) -> str:

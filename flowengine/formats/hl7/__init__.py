@@ -1,12 +1,12 @@
 """HL7 v2: our own small, exact ER7 codec (see docs/formats/hl7.md for why not python-hl7/hl7apy).
 
-    parse(bytes)            -> Hl7Message (message, back-to-back messages, or FHS/BHS batch)
-    msg["PID-5.1"]          -> decoded value (paths: flowengine.formats.hl7.path)
-    msg.to_er7()/to_bytes() -> text back, lossless
-    to_json / from_json     -> the JSON shape of json_codec
-    to_xml / from_xml       -> Mirth-style XML, and reading the standard v2.xml encoding
-    build_ack               -> AA / AE / AR with MSA and ERR
-    validate                -> header fields and required segments, every problem listed
+parse(bytes)            -> Hl7Message (message, back-to-back messages, or FHS/BHS batch)
+msg["PID-5.1"]          -> decoded value (paths: flowengine.formats.hl7.path)
+msg.to_er7()/to_bytes() -> text back, lossless
+to_json / from_json     -> the JSON shape of json_codec
+to_xml / from_xml       -> Mirth-style XML, and reading the standard v2.xml encoding
+build_ack               -> AA / AE / AR with MSA and ERR
+validate                -> header fields and required segments, every problem listed
 """
 
 from flowengine.formats.hl7.ack import ack_code, build_ack
@@ -19,6 +19,17 @@ from flowengine.formats.hl7.validate import Problem, validate
 from flowengine.formats.hl7.xml_codec import from_xml, to_xml
 
 __all__ = [
-    "Hl7Message", "PathError", "Problem", "Segment", "Separators", "ack_code", "build_ack", "from_json",
-    "from_xml", "parse", "to_json", "to_xml", "validate",
+    "Hl7Message",
+    "PathError",
+    "Problem",
+    "Segment",
+    "Separators",
+    "ack_code",
+    "build_ack",
+    "from_json",
+    "from_xml",
+    "parse",
+    "to_json",
+    "to_xml",
+    "validate",
 ]

@@ -23,9 +23,15 @@ from flowengine.formats.hl7.separators import Separators
 
 CODES = ("AA", "AE", "AR", "CA", "CE", "CR")
 APPLICATION_INTERNAL_ERROR = 207
-_ERROR_TEXT = {100: "Segment sequence error", 101: "Required field missing", 102: "Data type error",
-               200: "Unsupported message type", 201: "Unsupported event code", 203: "Unsupported version id",
-               207: "Application internal error"}
+_ERROR_TEXT = {
+    100: "Segment sequence error",
+    101: "Required field missing",
+    102: "Data type error",
+    200: "Unsupported message type",
+    201: "Unsupported event code",
+    203: "Unsupported version id",
+    207: "Application internal error",
+}
 _TEXT_LIMIT = 80
 
 
@@ -50,8 +56,23 @@ def build_ack(
     trigger = trigger_parts[1][0] if len(trigger_parts) > 1 else ""
     msg_type = seps.component.join(["ACK", trigger] + (["ACK"] if len(trigger_parts) > 2 else [])) if trigger else "ACK"
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%d%H%M%S%z")
-    header = Segment("MSH", (seps.field, seps.encoding, f(5), f(6), f(3), f(4), stamp, "", msg_type,
-                             control_id or uuid.uuid4().hex[:20], f(11) or "P", version or "2.5"))
+    header = Segment(
+        "MSH",
+        (
+            seps.field,
+            seps.encoding,
+            f(5),
+            f(6),
+            f(3),
+            f(4),
+            stamp,
+            "",
+            msg_type,
+            control_id or uuid.uuid4().hex[:20],
+            f(11) or "P",
+            version or "2.5",
+        ),
+    )
     detail = escape.encode(text[:_TEXT_LIMIT], seps)
     segments = [header, Segment("MSA", (code, f(10), detail) if detail else (code, f(10)))]
     if code[1] != "A":

@@ -82,9 +82,8 @@ def _decode(data: bytes) -> tuple[str, str]:
         charset = CHARSETS.get(declared.upper())
         if charset is None:
             raise FormatError(
-                f"MSH-18 names charset {declared!r}, which is not supported; supported: "
-                + ", ".join(repr(k) for k in CHARSETS if k),
-                where="MSH-18",
+                f"MSH-18 names charset {declared!r}, which is not supported (supported: ASCII, UNICODE UTF-8, "
+                "8859/1 to 8859/9, 8859/15, GB 18030-2000, KS X 1001, BIG-5, ISO IR87)"
             )
         name = f"MSH-18 {declared!r}" if declared else "no MSH-18, so UTF-8"
     try:
@@ -146,9 +145,8 @@ def _check_structure(segments: tuple[Segment, ...], numbers: list[int]) -> None:
         where = f"segment {n} ({seg.id})"
         if seg.id in ("FHS", "BHS"):
             if any(kind == seg.id for kind, _ in open_) or (seg.id == "FHS" and (open_ or messages)):
-                raise FormatError(
-                    f"{seg.id} inside an open {open_[-1][0] if open_ else 'message list'}; close it first", where=where
-                )
+                inside = f"inside an open {open_[-1][0]}" if open_ else "after the first message"
+                raise FormatError(f"{seg.id} {inside}; batches and files do not nest", where=where)
             open_.append((seg.id, 0))
         elif seg.id in ("BTS", "FTS"):
             header = "BHS" if seg.id == "BTS" else "FHS"

@@ -65,15 +65,21 @@ def from_json(doc: Any, *, decode: bool = True, charset: str = "utf-8") -> Hl7Me
     """The message a `to_json` document describes; `FormatError` with a JSON pointer otherwise."""
     segments = doc.get("segments") if isinstance(doc, dict) else None
     if not isinstance(segments, list) or not segments:
-        raise FormatError('expected an object {"segments": [[id, field1, ...], ...]} with at least one segment',
-                          where="/")
+        raise FormatError(
+            'expected an object {"segments": [[id, field1, ...], ...]} with at least one segment', where="/"
+        )
     seps = _separators(segments[0])
     return Hl7Message(tuple(_segment(s, i, seps, decode) for i, s in enumerate(segments)), seps, charset)
 
 
 def _separators(first: Any) -> Separators:
-    if not (isinstance(first, list) and len(first) >= 3 and first[0] in HEADER_SEGMENTS
-            and isinstance(first[1], str) and isinstance(first[2], str)):
+    if not (
+        isinstance(first, list)
+        and len(first) >= 3
+        and first[0] in HEADER_SEGMENTS
+        and isinstance(first[1], str)
+        and isinstance(first[2], str)
+    ):
         raise FormatError('the first segment must be a header ["MSH", "|", "^~\\\\&", ...]', where="/segments/0")
     return Separators.declared(first[1], first[2], "/segments/0")
 
@@ -104,8 +110,7 @@ def _field(value: Any, where: str, seps: Separators, decode: bool) -> str:
 
 def _repetition(value: Any, where: str, seps: Separators, decode: bool) -> str:
     if isinstance(value, dict):
-        return seps.component.join(
-            _component(v, f"{where}/{k}", seps, decode) for k, v in _dense(value, where))
+        return seps.component.join(_component(v, f"{where}/{k}", seps, decode) for k, v in _dense(value, where))
     return _leaf(value, where, seps, decode)
 
 
@@ -120,8 +125,7 @@ def _component(value: Any, where: str, seps: Separators, decode: bool) -> str:
 def _dense(obj: dict[str, Any], where: str) -> list[tuple[str, Any]]:
     keys = [str(i) for i in range(1, len(obj) + 1)]
     if sorted(obj, key=lambda k: (len(k), k)) != keys:
-        raise FormatError(f"component keys must be \"1\"..\"{len(obj)}\" with none missing, got {list(obj)}",
-                          where=where)
+        raise FormatError(f'component keys must be "1".."{len(obj)}" with none missing, got {list(obj)}', where=where)
     return [(k, obj[k]) for k in keys]
 
 

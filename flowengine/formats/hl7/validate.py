@@ -38,8 +38,12 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "VXU^V04": ("PID",),
 }
 
-_HEADER = (("MSH-9.1", "message type (MSH-9.1)"), ("MSH-10", "message control id (MSH-10)"),
-           ("MSH-11", "processing id (MSH-11)"), ("MSH-12", "version (MSH-12)"))
+_HEADER = (
+    ("MSH-9.1", "message type (MSH-9.1)"),
+    ("MSH-10", "message control id (MSH-10)"),
+    ("MSH-11", "processing id (MSH-11)"),
+    ("MSH-12", "version (MSH-12)"),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +74,7 @@ def _one(msg: Hl7Message, table: Mapping[str, Sequence[str]]) -> list[Problem]:
     present = {s.id for s in msg.segments}
     for seg in table.get(msg.message_type, table.get(code or "", ())):
         if seg not in present:
-            problems.append(Problem(seg, f"{msg.message_type} requires a {seg} segment; none found",
-                                    SEGMENT_SEQUENCE_ERROR))
+            problems.append(
+                Problem(seg, f"{msg.message_type} requires a {seg} segment; none found", SEGMENT_SEQUENCE_ERROR)
+            )
     return problems

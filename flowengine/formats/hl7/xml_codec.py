@@ -101,8 +101,9 @@ def _separators(root: etree._Element) -> Separators:
 def _position(el: etree._Element) -> int:
     m = _POSITION.search(etree.QName(el).localname)
     if m is None:
-        raise FormatError(f"element <{etree.QName(el).localname}> has no position number (e.g. PID.5)",
-                          where=f"line {el.sourceline}")
+        raise FormatError(
+            f"element <{etree.QName(el).localname}> has no position number (e.g. PID.5)", where=f"line {el.sourceline}"
+        )
     return int(m.group(1))
 
 
@@ -115,7 +116,8 @@ def _segment(el: etree._Element, seps: Separators, standard: bool) -> Segment:
     count = max(by_number, default=0)
     literal = seg_id in HEADER_SEGMENTS
     fields = [
-        (by_number[n][0].text or "") if literal and n <= 2 and n in by_number
+        (by_number[n][0].text or "")
+        if literal and n <= 2 and n in by_number
         else _field(by_number.get(n, []), seps, standard)
         for n in range(1, count + 1)
     ]
@@ -137,8 +139,9 @@ def _joined(el: etree._Element, seps: Separators, standard: bool, delimiters: tu
         text = el.text or ""
         return escape.encode(text, seps) if standard else text
     if not delimiters or not delimiters[0]:
-        raise FormatError(f"<{etree.QName(el).localname}> nests deeper than subcomponents",
-                          where=f"line {el.sourceline}")
+        raise FormatError(
+            f"<{etree.QName(el).localname}> nests deeper than subcomponents", where=f"line {el.sourceline}"
+        )
     by_number = {_position(c): c for c in children}
     return delimiters[0].join(
         _joined(by_number[i], seps, standard, delimiters[1:]) if i in by_number else ""
