@@ -1,0 +1,251 @@
+"""`amqp.consume`: consume a RabbitMQ queue with manual acknowledgement.
+
+Each delivery is handed to the flow with `ctx.submit`; it is acked only when
+every path of the flow finished (`Outcome.ok`), and nacked otherwise: requeued
+(after `requeue_delay`, so a message that always fails does not spin), or with
+`requeue_on_failure: false` rejected to the queue's dead-letter exchange.
+`prefetch` bounds the unacknowledged deliveries, and with them the messages in
+flight: a slow flow slows the broker, not memory.
+
+When the connection drops, acks of messages still in flight fail (their channel
+is gone) and the broker redelivers them: at-least-once, with duplicates counted
+in `attempt` (2 for a redelivery; quorum queues count exactly). After a
+reconnect the queue, exchanges and bindings are declared again and consuming
+resumes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from functools import partial
+from typing import Any
+
+import aiormq
+from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractIncomingMessage, AbstractQueue
+
+from connectors.amqp.connection import URL_FIELD, AmqpConnection, connection_for, describe, resolve_url
+from connectors.amqp.convert import to_message
+from connectors.amqp.publish import EXCHANGE_TYPES
+from flowengine.build import BuildContext
+from flowengine.nodes import Source, SourceContext
+from flowengine.outcome import Outcome
+from flowengine.spec import Field, KindSpec, Role
+
+log = logging.getLogger("flowengine.amqp")
+
+SETTLE_ERRORS = (aiormq.exceptions.AMQPError, aiormq.exceptions.ChannelInvalidStateError, ConnectionError)
+
+
+class AmqpConsume(Source):
+    def __init__(self, flow: str, name: str, url: str, queue: str, *, declare: bool, durable: bool, quorum: bool,
+                 bindings: list[dict[str, str]], prefetch: int, consumer_tag: str | None,
+                 dead_letter_exchange: str | None, dead_letter_routing_key: str | None,
+                 requeue_on_failure: bool, requeue_delay: float) -> None:
+        super().__init__(name, "amqp.consume")
+        self.label = f"flow {flow} node {name}"
+        self.flow = flow
+        self.url = url
+        self.queue = queue
+        self.declare = declare
+        self.durable = durable
+        self.quorum = quorum
+        self.bindings = bindings
+        self.prefetch = prefetch
+        self.consumer_tag = consumer_tag
+        self.dead_letter_exchange = dead_letter_exchange
+        self.dead_letter_routing_key = dead_letter_routing_key
+        self.requeue_on_failure = requeue_on_failure
+        self.requeue_delay = requeue_delay
+        self.unsettled = 0
+        """Deliveries whose ack/nack could not be sent (connection lost): the broker redelivers them."""
+        self._conn: AmqpConnection | None = None
+        self._ctx: SourceContext | None = None
+        self._channel: AbstractChannel | None = None
+        self._queue: AbstractQueue | None = None
+        self._tag: str | None = None
+        self._in_flight = 0
+        self._setups = 0
+        self._stopping = False
+
+    @property
+    def _log_extra(self) -> dict[str, str]:
+        return {"flow": self.flow, "node": self.name}
+
+    # --- lifecycle ------------------------------------------------------------------
+    async def start(self, ctx: SourceContext) -> None:
+        self._ctx = ctx
+        self._stopping = False
+        self._conn = connection_for(ctx.services, self.url)
+        await self._conn.attach(self)
+
+    async def stop(self) -> None:
+        """Cancel the consumer: no new deliveries; in-flight ones still get acked."""
+        self._stopping = True
+        if self._queue is not None and self._tag is not None and self._channel and not self._channel.is_closed:
+            with contextlib.suppress(*SETTLE_ERRORS, TimeoutError):
+                await self._queue.cancel(self._tag, timeout=5)
+
+    async def close(self) -> None:
+        self._stopping = True
+        if self._conn is not None:
+            await self._conn.detach(self)
+        await self._drop_channel()
+
+    async def setup(self, connection: AbstractConnection) -> None:
+        await self._drop_channel()
+        channel = await connection.channel(publisher_confirms=False)
+        await channel.set_qos(prefetch_count=self.prefetch)
+        queue = await self._declare(channel)
+        for binding in self.bindings:
+            await self._bind(channel, queue, binding)
+        self._tag = await queue.consume(self._on_message, no_ack=False, consumer_tag=self.consumer_tag)
+        channel.close_callbacks.add(self._on_channel_close)
+        self._channel, self._queue = channel, queue
+        self._setups += 1
+        again = " again" if self._setups > 1 else ""
+        log.info("%s: consuming%s from queue '%s' (prefetch %d)", self.label, again, self.queue, self.prefetch,
+                 extra=self._log_extra)
+        if not self.requeue_on_failure and not self.dead_letter_exchange:
+            log.warning("%s: failed messages are rejected without requeue; unless queue '%s' has a dead-letter "
+                        "exchange (by policy), the broker discards them", self.label, self.queue, extra=self._log_extra)
+
+    def lost(self, exc: BaseException | None) -> None:
+        self._channel = None
+        log.warning("%s: connection lost; %d unacknowledged message(s) will be redelivered by the broker",
+                    self.label, self._in_flight, extra=self._log_extra)
+
+    def _on_channel_close(self, channel: Any, exc: BaseException | None = None) -> None:
+        if channel is not self._channel or self._stopping or self._conn is None or not self._conn.is_up:
+            return
+        log.warning("%s: channel closed by the broker (%s); consuming again", self.label, describe(exc),
+                    extra=self._log_extra)
+        self._conn.resetup(self)
+
+    async def _drop_channel(self) -> None:
+        channel, self._channel = self._channel, None
+        if channel is not None and not channel.is_closed:
+            with contextlib.suppress(*SETTLE_ERRORS):
+                await channel.close()
+
+    # --- topology -------------------------------------------------------------------
+    async def _declare(self, channel: AbstractChannel) -> AbstractQueue:
+        if not self.declare:
+            return await channel.declare_queue(self.queue, passive=True)
+        arguments: dict[str, Any] = {}
+        if self.quorum:
+            arguments["x-queue-type"] = "quorum"
+        if self.dead_letter_exchange:
+            await channel.declare_exchange(self.dead_letter_exchange, passive=True)
+            arguments["x-dead-letter-exchange"] = self.dead_letter_exchange
+        if self.dead_letter_routing_key:
+            arguments["x-dead-letter-routing-key"] = self.dead_letter_routing_key
+        return await channel.declare_queue(self.queue, durable=self.durable, arguments=arguments or None)
+
+    async def _bind(self, channel: AbstractChannel, queue: AbstractQueue, binding: dict[str, str]) -> None:
+        name = binding["exchange"]
+        passive = not self.declare or name.startswith("amq.")  # amq.* are the broker's own
+        exchange = await channel.declare_exchange(name, binding.get("type", "topic"), durable=True, passive=passive)
+        await queue.bind(exchange, binding.get("routing_key", "#"))
+
+    # --- deliveries -----------------------------------------------------------------
+    async def _on_message(self, incoming: AbstractIncomingMessage) -> None:
+        """Called by aio-pika in its own task per delivery; prefetch bounds how many."""
+        assert self._ctx is not None
+        if self._stopping:
+            await self._send(incoming, "nack", requeue=True)
+            return
+        await self._ctx.submit(to_message(incoming, self.queue), partial(self._settle, incoming))
+        self._in_flight += 1  # after submit: a delivery cancelled while waiting for a slot never counted
+
+    async def _settle(self, incoming: AbstractIncomingMessage, outcome: Outcome) -> None:
+        self._in_flight -= 1
+        if outcome.ok:
+            await self._send(incoming, "ack")
+            return
+        if self.requeue_on_failure and self.requeue_delay and _channel_open(incoming):
+            await asyncio.sleep(self.requeue_delay)
+        await self._send(incoming, "nack", requeue=self.requeue_on_failure)
+
+    async def _send(self, incoming: AbstractIncomingMessage, verb: str, **kwargs: bool) -> None:
+        try:
+            await getattr(incoming, verb)(**kwargs)
+        except SETTLE_ERRORS as err:
+            self.unsettled += 1
+            log.info("%s: %s of message %s not sent (%s); the broker redelivers it", self.label, verb,
+                     incoming.message_id, describe(err), extra=self._log_extra)
+
+
+def _channel_open(incoming: AbstractIncomingMessage) -> bool:
+    try:
+        return not incoming.channel.is_closed
+    except aiormq.exceptions.ChannelInvalidStateError:  # aio-pika's way of saying "closed"
+        return False
+
+
+def build(ctx: BuildContext) -> AmqpConsume:
+    opts = ctx.options
+    if opts["quorum"] and not opts["durable"]:
+        raise ctx.fail("quorum queues are always durable; remove `durable: false`", "durable")
+    for option in ("quorum", "dead_letter_exchange", "dead_letter_routing_key"):
+        if not opts["declare"] and opts.get(option):
+            raise ctx.fail(f"{option} only applies when the queue is declared here (declare: true)", option,
+                           hint="with declare: false the queue's arguments are whatever it was created with")
+    return AmqpConsume(
+        ctx.flow, ctx.name, resolve_url(opts.get("url")), opts["queue"], declare=opts["declare"],
+        durable=opts["durable"], quorum=opts["quorum"], bindings=opts.get("bindings", []), prefetch=opts["prefetch"],
+        consumer_tag=opts.get("consumer_tag"), dead_letter_exchange=opts.get("dead_letter_exchange"),
+        dead_letter_routing_key=opts.get("dead_letter_routing_key"),
+        requeue_on_failure=opts["requeue_on_failure"], requeue_delay=float(opts["requeue_delay"]),
+    )
+
+
+_BINDING = {
+    "type": "object",
+    "properties": {
+        "exchange": {"type": "string", "minLength": 1},
+        "routing_key": {"type": "string", "default": "#"},
+        "type": {"enum": EXCHANGE_TYPES, "default": "topic"},
+    },
+    "required": ["exchange"],
+    "additionalProperties": False,
+}
+
+SPEC = KindSpec(
+    name="amqp.consume",
+    role=Role.SOURCE,
+    summary="Consume a RabbitMQ queue; ack each message only after every path of the flow finished.",
+    description=(
+        "Manual acknowledgement: a message is acked when the flow succeeded (or its error route did), "
+        "and nacked otherwise: requeued, or with `requeue_on_failure: false` dead-lettered through the "
+        "queue's dead-letter exchange. `prefetch` bounds unacknowledged messages. AMQP properties become "
+        "the message's id, content type, headers and `traceparent`; exchange, routing key and "
+        "redelivery become `attributes` (`amqp.routing_key`, ...)."
+    ),
+    build=build,
+    options={
+        "url": URL_FIELD,
+        "queue": Field({"type": "string", "minLength": 1}, "Queue to consume", required=True,
+                       examples=("orders.in",)),
+        "declare": Field({"type": "boolean"}, "Declare the queue and binding exchanges; false: they must exist "
+                         "(passive declare, a missing queue fails the deploy)", default=True),
+        "durable": Field({"type": "boolean"}, "Declare the queue durable (survives a broker restart)", default=True),
+        "quorum": Field({"type": "boolean"}, "Declare a quorum queue (replicated; x-queue-type: quorum)",
+                        default=False),
+        "bindings": Field({"type": "array", "items": _BINDING},
+                          "Bind the queue to exchanges: [{exchange, routing_key (default #), type (default topic)}]",
+                          examples=([{"exchange": "orders", "routing_key": "orders.eu.*"}],)),
+        "prefetch": Field({"type": "integer", "minimum": 1, "maximum": 65535},
+                          "Unacknowledged messages the broker sends ahead; bounds messages in flight", default=64),
+        "consumer_tag": Field({"type": "string", "minLength": 1}, "Consumer tag; the broker picks one when unset"),
+        "dead_letter_exchange": Field({"type": "string", "minLength": 1},
+                                      "Declare the queue with this dead-letter exchange (it must exist)"),
+        "dead_letter_routing_key": Field({"type": "string"}, "Routing key for dead-lettered messages; "
+                                         "default: their own"),
+        "requeue_on_failure": Field({"type": "boolean"}, "Nack a failed message back to the queue; false: reject "
+                                    "it to the dead-letter exchange", default=True),
+        "requeue_delay": Field({"type": "number", "minimum": 0}, "Seconds a failed message is held before it is "
+                               "requeued, so a persistent failure does not spin", default=1),
+    },
+)

@@ -1,0 +1,287 @@
+"""`amqp.consume` / `amqp.publish` against the real RabbitMQ: round trips, failures, competing consumers."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import httpx
+import orjson
+import pytest
+
+from connectors.memory import hub_of
+from flowengine.engine import Engine
+from flowengine.errors import ConnectorError
+from tests.conftest import REPO, compile_ok
+from tests.connectors.amqp_helpers import broker, deployed, kill_connections, unique
+
+pytestmark = pytest.mark.broker
+
+TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+
+
+async def test_amqp_to_amqp_carries_content_headers_and_trace() -> None:
+    inq, outq = unique("in"), unique("out")
+    flow = f"""
+flow relay {{
+  source inq = amqp.consume(queue: "{inq}", prefetch: 32)
+  transform shape = json.map {{
+      order:  body.id
+      total:  body.qty * body.price
+      key:    attributes["amqp.routing_key"]
+  }}
+  sink out = amqp.publish(routing_key: "{outq}", headers: {{"x-attempt": "{{{{ attempt }}}}"}})
+  inq -> shape -> out
+}}
+"""
+    async with broker() as b:
+        await b.queue(inq)
+        await b.queue(outq)
+        got = await b.collect(outq)
+        async with deployed(flow):
+            await b.publish(inq, orjson.dumps({"id": "A-1", "qty": 3, "price": 2.5}), message_id="A-1",
+                            content_type="application/json",
+                            headers={"traceparent": TRACEPARENT, "x-tenant": "acme", "x-retries": 3})
+            (out,) = await got.wait_count(1)
+    assert orjson.loads(out.body) == {"order": "A-1", "total": 7.5, "key": inq}
+    assert out.message_id == "A-1"
+    assert out.content_type == "application/json"
+    assert out.delivery_mode == 2
+    assert out.headers["traceparent"] == TRACEPARENT
+    assert out.headers["x-tenant"] == "acme"
+    assert out.headers["x-retries"] == "3"
+    assert out.headers["x-attempt"] == "1"
+
+
+async def test_routing_key_template_declared_exchange_and_unroutable() -> None:
+    ex, eu, us = unique("ex"), unique("eu"), unique("us")
+    flow = f"""
+flow by_region {{
+  source web = memory.in()
+  sink out = amqp.publish(exchange: "{ex}", declare_exchange: "topic", routing_key: "orders.{{{{ body.region }}}}")
+  web -> out
+}}
+"""
+    async with broker() as b:
+        await b.exchange(ex)
+        for q, key in ((eu, "orders.eu"), (us, "orders.us")):
+            await b.queue(q)
+            await (await b.channel.get_queue(q)).bind(ex, key)
+        got_eu, got_us = await b.collect(eu), await b.collect(us)
+        async with deployed(flow) as (engine,):
+            hub = hub_of(engine.services)
+            for region in ("eu", "us", "eu"):
+                assert (await hub.send("web", {"region": region})).ok
+            unroutable = await hub.send("web", {"region": "mars"})
+        await got_eu.wait_count(2)
+        await got_us.wait_count(1)
+    assert not unroutable.ok
+    assert unroutable.error is not None and unroutable.error.node == "out"
+    assert unroutable.error.message == f"unroutable: no queue is bound to exchange '{ex}' with routing key 'orders.mars' (mandatory)"
+
+
+async def test_http_to_amqp_through_the_real_http_server(engine: Engine, http_server: httpx.AsyncClient) -> None:
+    outq = unique("orders")
+    flow = f"""
+flow web_orders {{
+  source web = http.listen(path: "/orders", method: "POST")
+  transform check = json.validate(schema: "schemas/order.schema.json")
+  transform norm = json.map {{ id: body.id; region: body.country | lower }}
+  sink out = amqp.publish(routing_key: "{outq}")
+  web -> check -> norm -> out
+}}
+"""
+    order = orjson.loads((REPO / "docs/examples/order.json").read_bytes())
+    async with broker() as b:
+        await b.queue(outq)
+        got = await b.collect(outq)
+        await engine.deploy(compile_ok(flow))
+        ok = await http_server.post("/orders", json=order, headers={"traceparent": TRACEPARENT, "x-request-id": "r-77"})
+        bad = await http_server.post("/orders", json={"id": "no items"})
+        (out,) = await got.wait_count(1)
+        await engine.stop()
+    assert ok.status_code == 204, ok.text
+    assert bad.status_code == 422
+    assert orjson.loads(out.body) == {"id": order["id"], "region": order["country"].lower()}
+    assert out.content_type == "application/json"
+    assert out.headers["traceparent"] == TRACEPARENT
+    assert out.headers["x-request-id"] == "r-77"
+    assert "content-length" not in out.headers and "host" not in out.headers
+
+
+async def test_failing_sink_leaves_its_message_unacked_and_the_rest_flow(caplog: pytest.LogCaptureFixture) -> None:
+    inq, outq, missing = unique("in"), unique("out"), unique("missing-exchange")
+    flow = f"""
+flow split_poison {{
+  source inq = amqp.consume(queue: "{inq}", requeue_delay: 0.2)
+  branch route {{
+      when body.poison -> broken
+      else             -> good
+  }}
+  sink broken = amqp.publish(exchange: "{missing}")
+  sink good   = amqp.publish(routing_key: "{outq}")
+  inq -> route
+}}
+"""
+    caplog.set_level(logging.INFO, "flowengine")
+    async with broker() as b:
+        await b.queue(inq)
+        await b.queue(outq)
+        got = await b.collect(outq)
+        async with deployed(flow) as (engine,):
+            await b.publish(inq, b'{"poison": true}', message_id="poison")
+            for i in range(20):
+                await b.publish(inq, orjson.dumps({"n": i}), message_id=f"ok{i}")
+            await got.wait_count(20)
+            stats = engine.flows["split_poison"].stats
+            while stats["broken"].errors < 2:  # failed, requeued, redelivered, failed again
+                await asyncio.sleep(0.05)
+        remaining = await b.count(inq)
+    assert sorted(m.message_id for m in got.messages) == sorted(f"ok{i}" for i in range(20))
+    assert remaining == 1, "the poison message must be back in its queue, not acked"
+    failures = [r for r in caplog.records if getattr(r, "node", None) == "broken" and r.levelno == logging.WARNING
+                and "failed on message poison" in r.getMessage()]
+    assert failures and all(r.flow == "split_poison" for r in failures)
+    assert f"no exchange '{missing}'" in failures[0].getMessage()
+
+
+async def test_failed_message_is_redelivered_with_attempt_two_on_a_quorum_queue() -> None:
+    inq, outq, missing = unique("in"), unique("out"), unique("missing-exchange")
+    flow = f"""
+flow retry {{
+  source inq = amqp.consume(queue: "{inq}", quorum: true, requeue_delay: 0.05)
+  branch first {{
+      when attempt == 1 -> broken
+      else              -> good
+  }}
+  sink broken = amqp.publish(exchange: "{missing}")
+  sink good   = amqp.publish(routing_key: "{outq}", headers: {{"x-attempt": "{{{{ attempt }}}}"}})
+  inq -> first
+}}
+"""
+    async with broker() as b:
+        b.queues_to_delete.append(inq)
+        await b.queue(outq)
+        got = await b.collect(outq)
+        async with deployed(flow):
+            await b.publish(inq, b"{}", message_id="q1")
+            (out,) = await got.wait_count(1)
+        queue_type = await b.queue_type(inq)
+    assert (out.message_id, out.headers["x-attempt"]) == ("q1", "2")
+    assert queue_type == "quorum"
+
+
+async def test_competing_consumers_on_two_engines_split_the_queue() -> None:
+    inq, outq = unique("in"), unique("out")
+    flow = f"""
+flow compete {{
+  source inq = amqp.consume(queue: "{inq}", prefetch: 8)
+  sink out = amqp.publish(routing_key: "{outq}")
+  inq -> out
+}}
+"""
+    async with broker() as b:
+        await b.queue(inq)
+        await b.queue(outq)
+        got = await b.collect(outq)
+        async with deployed(flow, engines=2) as engines:
+            await b.publish_many(inq, [orjson.dumps({"n": i}) for i in range(400)])
+            await got.wait_count(400)
+            shares = [e.flows["compete"].stats["inq"].received for e in engines]
+    assert {m.message_id for m in got.messages} == {f"m{i}" for i in range(400)}
+    assert sum(shares) == 400 and all(s > 0 for s in shares), shares
+
+
+async def test_bad_input_goes_to_the_error_route_and_consuming_goes_on() -> None:
+    inq, outq, errq = unique("in"), unique("out"), unique("errors")
+    flow = f"""
+flow guarded {{
+  source inq = amqp.consume(queue: "{inq}")
+  transform shape = json.map {{ n: body.n }}
+  sink out = amqp.publish(routing_key: "{outq}")
+  sink errors = amqp.publish(routing_key: "{errq}")
+  inq -> shape -> out
+  on error -> errors
+}}
+"""
+    async with broker() as b:
+        for q in (inq, outq, errq):
+            await b.queue(q)
+        got, errors = await b.collect(outq), await b.collect(errq)
+        async with deployed(flow):
+            await b.publish(inq, b"<not json/>", message_id="bad", content_type="application/xml")
+            await b.publish(inq, b'{"n": 1}', message_id="good")
+            await got.wait_count(1)
+            (err,) = await errors.wait_count(1)
+        left = await b.count(inq)
+    assert err.body == b"<not json/>" and err.message_id == "bad"
+    assert err.headers["error-type"] == "bad_message" and err.headers["error-node"] == "shape"
+    assert left == 0
+
+
+async def test_bad_input_without_error_route_is_dead_lettered() -> None:
+    inq, dlx, dlq = unique("in"), unique("dlx"), unique("dead")
+    flow = f"""
+flow dead_letters {{
+  source inq = amqp.consume(queue: "{inq}", requeue_on_failure: false, dead_letter_exchange: "{dlx}")
+  transform shape = json.map {{ n: body.n }}
+  sink out = log()
+  inq -> shape -> out
+}}
+"""
+    async with broker() as b:
+        await b.exchange(dlx, "fanout")
+        await b.queue(dlq)
+        await (await b.channel.get_queue(dlq)).bind(dlx)
+        b.queues_to_delete.append(inq)
+        dead = await b.collect(dlq)
+        async with deployed(flow) as (engine,):
+            await b.publish(inq, b"not json", message_id="bad")
+            await b.publish(inq, b'{"n": 2}', message_id="good")
+            (msg,) = await dead.wait_count(1)
+            while engine.flows["dead_letters"].stats["out"].received < 1:
+                await asyncio.sleep(0.02)
+    assert msg.message_id == "bad" and msg.body == b"not json"
+    assert msg.headers["x-death"][0]["reason"] == "rejected"
+
+
+async def test_reconnects_after_the_broker_closes_the_connection(caplog: pytest.LogCaptureFixture) -> None:
+    inq, outq = unique("in"), unique("out")
+    flow = f"""
+flow survivor {{
+  source inq = amqp.consume(queue: "{inq}")
+  sink out = amqp.publish(routing_key: "{outq}")
+  inq -> out
+}}
+"""
+    caplog.set_level(logging.INFO, "flowengine")
+    async with broker() as b:
+        await b.queue(inq)
+        await b.queue(outq)
+        got = await b.collect(outq)
+        async with deployed(flow) as (engine,):
+            await b.publish(inq, b"1", message_id="before")
+            await got.wait_count(1)
+            assert await kill_connections(engine) == 1
+            await b.publish(inq, b"2", message_id="after")
+            await got.wait_count(2)
+    assert [m.message_id for m in got.messages] == ["before", "after"]
+    text = caplog.text
+    assert "lost" in text and "consuming again from queue" in text
+    lost = [r for r in caplog.records if getattr(r, "flow", None) == "survivor" and "connection lost" in r.getMessage()]
+    assert {r.node for r in lost} == {"inq", "out"}
+
+
+async def test_first_connect_and_missing_queue_fail_fast() -> None:
+    refused = compile_ok('flow f { source a = amqp.consume(queue: "q", url: "amqp://guest:guest@127.0.0.1:1/")\n'
+                         '  sink b = log()\n  a -> b }')
+    missing = unique("missing")
+    passive = compile_ok(f'flow g {{ source a = amqp.consume(queue: "{missing}", declare: false)\n'
+                         '  sink b = log()\n  a -> b }')
+    for flow, expected in ((refused, "cannot connect to amqp://guest:***@127.0.0.1:1/"),
+                           (passive, f"no queue '{missing}'")):
+        engine = Engine()
+        with pytest.raises(ConnectorError) as raised:
+            await engine.deploy(flow)
+        assert expected in str(raised.value)
+        await engine.stop()
