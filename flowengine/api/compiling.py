@@ -1,0 +1,74 @@
+"""Compile flow text sent to the API, and turn failures into the lint report the API returns.
+
+One rule holds for deploys: one request, one flow. The lint endpoint takes any
+number. Diagnostics are those of `flowengine lint --format json`, with the values
+of the flow's `${ENV}` references masked (see `redact`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from dsl.diagnostics import Diagnostic, Severity
+from flowengine.api.errors import ApiError
+from flowengine.api.redact import Redactor
+from flowengine.compiler import CompileResult, compile_text
+from flowengine.graph import CompiledFlow
+from flowengine.lint import LintReport
+
+DEFAULT_FILE = "<request>"
+
+
+@dataclass
+class Compiled:
+    flow: CompiledFlow
+    warnings: list[Diagnostic]
+    redact: Redactor
+
+
+def report_json(result: CompileResult, file: str, redact: Redactor) -> dict[str, Any]:
+    """The `flowengine lint --format json` document for one compiled text, secrets masked."""
+    report = LintReport(files=[file], diagnostics=result.diagnostics, sources={file: result.text})
+    return {**report.to_json(), "diagnostics": diagnostics_json(result.diagnostics, redact)}
+
+
+def diagnostics_json(diagnostics: list[Diagnostic], redact: Redactor) -> list[dict[str, Any]]:
+    out = []
+    for d in diagnostics:
+        item = d.to_json()
+        item["message"] = redact(item["message"])
+        if "hint" in item:
+            item["hint"] = redact(item["hint"])
+        out.append(item)
+    return out
+
+
+def compile_source(source: str, file: str, base_dir: Path | None) -> tuple[CompileResult, Redactor]:
+    return compile_text(source, file, base_dir=base_dir), Redactor(source)
+
+
+def compile_one(source: str, file: str, base_dir: Path | None) -> Compiled:
+    """Compile text that must hold exactly one error-free flow; else 422 with the report."""
+    result, redact = compile_source(source, file, base_dir)
+    if not result.ok:
+        first = next(d for d in result.diagnostics if d.severity is Severity.ERROR)
+        raise ApiError(422, "invalid_flow", redact(first.headline()), extra=report_json(result, file, redact))
+    if len(result.flows) != 1:
+        names = ", ".join(f.name for f in result.flows)
+        raise ApiError(
+            422,
+            "invalid_flow",
+            f"the text declares {len(result.flows)} flows ({names}); deploy one flow per request",
+            extra=report_json(result, file, redact),
+        )
+    warnings = [d for d in result.diagnostics if d.severity is Severity.WARNING]
+    return Compiled(result.flows[0], warnings, redact)
+
+
+def compile_for_view(source: str, file: str, base_dir: Path | None) -> Compiled:
+    """Compile a stored revision to show it, even if the environment no longer satisfies it."""
+    result, redact = compile_source(source, file, base_dir)
+    warnings = [d for d in result.diagnostics if d.severity is Severity.WARNING]
+    return Compiled(result.flows[0], warnings, redact)
