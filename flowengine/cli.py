@@ -127,5 +127,12 @@ from flowengine.cli_dlq import dlq  # noqa: E402  (sub-commands live in their ow
 
 app.add_typer(dlq, name="dlq")
 
+from flowengine.cli_serve import deploy, flows, serve, undeploy  # noqa: E402  (commands of the management API)
+
+app.command()(serve)
+app.command()(deploy)
+app.command()(flows)
+app.command()(undeploy)
+
 if __name__ == "__main__":  # pragma: no cover
     app()
