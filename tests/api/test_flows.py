@@ -49,7 +49,10 @@ async def test_invalid_flow_answers_422_with_the_lint_json_diagnostics(admin):
     resp = await admin.post("/api/flows", json={"source": BROKEN, "file": "broken.flow"})
     assert resp.status_code == 422
     assert resp.json() == {
-        "error": {"type": "invalid_flow", "message": "broken.flow:3:14: E101 unknown node kind 'memory.ot'; did you mean 'memory.out'?"},
+        "error": {
+            "type": "invalid_flow",
+            "message": "broken.flow:3:14: E101 unknown node kind 'memory.ot'; did you mean 'memory.out'?",
+        },
         "files": ["broken.flow"],
         "errors": 1,
         "warnings": 0,
@@ -115,7 +118,11 @@ async def test_dry_run_compiles_but_starts_and_stores_nothing(admin):
 @pytest.mark.parametrize(
     ("kwargs", "status", "message"),
     [
-        ({"json": {"name": "other", "source": HELLO}}, 400, "the source declares flow 'hello', but the body's 'name' says 'other'"),
+        (
+            {"json": {"name": "other", "source": HELLO}},
+            400,
+            "the source declares flow 'hello', but the body's 'name' says 'other'",
+        ),
         ({"content": b"{not json", "headers": {"content-type": "application/json"}}, 400, "body is not valid JSON"),
         ({"json": {"name": "hello"}}, 400, 'expected {"source": "...", "name"?, "file"?}: source: Field required'),
         ({"json": {"source": HELLO, "owner": "x"}}, 400, "owner: Extra inputs are not permitted"),
@@ -144,7 +151,10 @@ async def test_body_and_source_limits_answer_413(tmp_path):
     try:
         async with server.client() as client:
             big = await client.post("/api/flows", content=b"x" * 4096, headers=TEXT)
-            assert big.status_code == 413 and big.json()["error"]["message"] == "request body is over the limit of 2048 bytes"
+            assert (
+                big.status_code == 413
+                and big.json()["error"]["message"] == "request body is over the limit of 2048 bytes"
+            )
 
             async def chunks():  # no content-length: the limit holds while reading
                 for _ in range(8):
@@ -210,7 +220,11 @@ async def test_unknown_api_path_is_404_and_wrong_method_405(admin):
 
 @pytest.mark.parametrize(
     ("fmt", "media", "start"),
-    [("dot", "text/vnd.graphviz", 'digraph "hello" {'), ("mermaid", "text/plain", "flowchart LR"), ("json", "application/json", "{")],
+    [
+        ("dot", "text/vnd.graphviz", 'digraph "hello" {'),
+        ("mermaid", "text/plain", "flowchart LR"),
+        ("json", "application/json", "{"),
+    ],
 )
 async def test_graph_formats(admin, fmt, media, start):
     await deploy(admin, HELLO)
@@ -239,7 +253,9 @@ async def test_put_updates_keeps_history_and_honours_if_match(admin):
         f"If-Match does not match flow 'echo': the current revision is {v2.headers['etag']}"
     )
     assert (await admin.get("/api/flows/echo")).json()["version"] == 2
-    weak = await admin.put("/api/flows/echo", content=echo_flow("3"), headers={**TEXT, "if-match": f"W/{v2.headers['etag']}, \"x\""})
+    weak = await admin.put(
+        "/api/flows/echo", content=echo_flow("3"), headers={**TEXT, "if-match": f'W/{v2.headers["etag"]}, "x"'}
+    )
     assert weak.json()["version"] == 3
     star = await admin.put("/api/flows/echo", content=echo_flow("4"), headers={**TEXT, "if-match": "*"})
     assert star.json()["version"] == 4
@@ -306,7 +322,10 @@ async def test_rollback_errors(admin):
     v2 = await admin.put("/api/flows/echo", content=echo_flow("2"), headers=TEXT)
     assert (await admin.post("/api/flows/echo/rollback", params={"version": 9})).status_code == 404
     current = await admin.post("/api/flows/echo/rollback", params={"version": 2})
-    assert current.status_code == 409 and current.json()["error"]["message"] == "revision 2 of flow 'echo' is already current"
+    assert (
+        current.status_code == 409
+        and current.json()["error"]["message"] == "revision 2 of flow 'echo' is already current"
+    )
     stale = await admin.post("/api/flows/echo/rollback", headers={"if-match": '"0000"'})
     assert stale.status_code == 412
     ok = await admin.post("/api/flows/echo/rollback", headers={"if-match": v2.headers["etag"]})
@@ -377,18 +396,27 @@ async def test_healthz_and_readyz_need_no_token(api, admin):
         assert (await anonymous.get("/healthz")).json() == {"status": "ok"}
         ready = await anonymous.get("/readyz")
     assert ready.status_code == 200
-    assert ready.json() == {"ready": True, "flows": [{"name": "hello", "status": "started", "ready": True, "disconnected": []}]}
+    assert ready.json() == {
+        "ready": True,
+        "flows": [{"name": "hello", "status": "started", "ready": True, "disconnected": []}],
+    }
 
 
 async def test_secrets_from_env_never_appear_in_responses(admin, monkeypatch):
     secret = "s3cr3t-value-123"
     monkeypatch.setenv("ECHO_PATH_SECRET", secret)
-    text = echo_flow("1").replace('transform tag = json.map(mode: "merge") { version: "1" }',
-                                  'transform tag = json.map(mode: "merge") { version: "${ECHO_PATH_SECRET}" }')
-    text = text.replace('sink copy = memory.out(channel: "echo-copies")', 'sink copy = memory.out(channel: "${ECHO_PATH_SECRET}")')
+    text = echo_flow("1").replace(
+        'transform tag = json.map(mode: "merge") { version: "1" }',
+        'transform tag = json.map(mode: "merge") { version: "${ECHO_PATH_SECRET}" }',
+    )
+    text = text.replace(
+        'sink copy = memory.out(channel: "echo-copies")', 'sink copy = memory.out(channel: "${ECHO_PATH_SECRET}")'
+    )
     created = await deploy(admin, text)
     assert created.status_code == 201
-    bad_option = text.replace('http.listen(path: "/echo")', 'http.listen(path: "/echo", max_body_bytes: "${ECHO_PATH_SECRET}")')
+    bad_option = text.replace(
+        'http.listen(path: "/echo")', 'http.listen(path: "/echo", max_body_bytes: "${ECHO_PATH_SECRET}")'
+    )
     answers = [
         created,
         await admin.get("/api/flows/echo"),
