@@ -28,6 +28,7 @@ from flowengine.errors import MessageError, NodeFailed
 from flowengine.graph import CompiledFlow, EdgeKind
 from flowengine.message import Message
 from flowengine.nodes import AsyncNode, Branch, Node, Output, Settle, Source, SourceContext, Transform
+from flowengine.otel import NodeTracer
 from flowengine.outcome import Outcome
 from flowengine.policy import Policy
 from flowengine.tracing import trace_id
@@ -66,6 +67,7 @@ class _Step:
     error_to: str | None
     stats: NodeStats
     policy: Policy | None
+    kind: str = ""
     targets: frozenset[str] = frozenset()  # where a branch may route: its outgoing edges
 
 
@@ -91,6 +93,7 @@ class FlowRuntime:
         self.observe = observe
         self.name = flow.name
         self.services = services
+        self._tracer: NodeTracer | None = getattr(services, "tracer", None)
         self.max_in_flight = max_in_flight
         self.stats: dict[str, NodeStats] = {}
         self._steps: dict[str, _Step] = {}
@@ -101,7 +104,14 @@ class FlowRuntime:
             nxt = tuple(flow.successors(info.name, EdgeKind.NEXT))
             err = flow.successors(info.name, EdgeKind.ERROR)
             self._steps[info.name] = _Step(
-                info.name, info.runtime, _mode(info.runtime), nxt, err[0] if err else None, stats, info.policy
+                info.name,
+                info.runtime,
+                _mode(info.runtime),
+                nxt,
+                err[0] if err else None,
+                stats,
+                info.policy,
+                info.kind,
             )
             self._steps[info.name].targets = frozenset(flow.successors(info.name, *_ROUTES))
         self._sources = [s for s in self._steps.values() if s.mode is _Mode.SOURCE]
@@ -260,7 +270,11 @@ class FlowRuntime:
         exchange.source, exchange.source_node = msg, step.name
         outcome = Outcome(ok=True, exchange=exchange)
         try:
-            await self._forward(step, msg, outcome)
+            if self._tracer is None:
+                await self._forward(step, msg, outcome)
+            else:
+                with self._tracer.message_span(self.name, step.name, msg):
+                    await self._forward(step, msg, outcome)
         finally:
             exchange.finish(outcome.ok)
         if outcome.ok:
@@ -298,6 +312,22 @@ class FlowRuntime:
             raise ValueError(f"'{source}' is not a source of flow '{self.name}'")
         return await self._run(step, msg)
 
+    async def inject_at(self, node: str, msg: Message) -> Outcome:
+        """Process `msg` as if node `node` (not a source) had just received it, with its
+        policy and error route; for flow tests, which may start a message anywhere."""
+        if self._steps[node].mode is _Mode.SOURCE:
+            raise ValueError(f"'{node}' is a source of flow '{self.name}'; use inject")
+        self._enter()
+        try:
+            outcome = Outcome(ok=True, exchange=msg.exchange)
+            try:
+                await self._walk(node, msg, outcome)
+            finally:
+                msg.exchange.finish(outcome.ok)
+            return outcome
+        finally:
+            self._leave()
+
     async def _forward(self, step: _Step, out: Any, outcome: Outcome, targets: tuple[str, ...] | None = None) -> None:
         nexts = step.next if targets is None else targets
         if out is None:
@@ -318,7 +348,10 @@ class FlowRuntime:
             stats.received += 1
             targets: tuple[str, ...] | None = None
             try:
-                if step.policy is not None:
+                if self._tracer is not None:
+                    with self._tracer.node_span(self.name, step.name, step.kind):
+                        out, targets = await _run_step(step, msg)
+                elif step.policy is not None:
                     out, targets = await step.policy.run(functools.partial(_invoke, step, msg))
                 elif step.mode is _Mode.SYNC:
                     out = step.node.process(msg)
@@ -417,6 +450,12 @@ def _not_a_target(step: _Step, targets: tuple[str, ...]) -> NodeFailed:
 
 def _as_node_failed(exc: Exception) -> NodeFailed:
     return NodeFailed(f"{type(exc).__name__}: {exc}")
+
+
+async def _run_step(step: _Step, msg: Message) -> tuple[Any, tuple[str, ...] | None]:
+    if step.policy is not None:
+        return await step.policy.run(functools.partial(_invoke, step, msg))  # type: ignore[no-any-return]
+    return await _invoke(step, msg)
 
 
 async def _invoke(step: _Step, msg: Message) -> tuple[Any, tuple[str, ...] | None]:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from flowengine.http_routes import HttpRoutes
+from flowengine.otel import NodeTracer, tracer_from_environment
 from flowengine.store import MEMORY, Store
 
 T = TypeVar("T")
@@ -22,6 +23,7 @@ class Services:
         self.state_path = state_path
         self._singletons: dict[str, Any] = {}
         self._store: Store | None = None
+        self.tracer: NodeTracer | None = tracer_from_environment()
 
     @property
     def store(self) -> Store:

@@ -1,0 +1,41 @@
+"""OpenTelemetry: one span per message and per node, continuing the caller's trace."""
+
+from __future__ import annotations
+
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from connectors.memory import hub_of
+from flowengine.engine import Engine
+from flowengine.message import Message
+from flowengine.otel import NodeTracer
+from flowengine.services import Services
+from tests.conftest import compile_ok
+
+TRACE = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+
+
+async def test_spans_per_message_and_node_join_the_incoming_trace():
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    services = Services()
+    services.tracer = NodeTracer(provider.get_tracer("test"))
+    engine = Engine(services)
+    await engine.deploy(compile_ok("flow t {\n  source in = memory.in()\n  transform m = json.map { x: body.x }\n  sink out = memory.out()\n  in -> m -> out\n}"))
+    assert (await hub_of(services).send("in", Message(b'{"x": 1}', traceparent=TRACE))).ok
+    await engine.stop()
+    spans = {s.name: s for s in exporter.get_finished_spans()}
+    assert set(spans) == {"t message", "t/m", "t/out"}
+    root = spans["t message"]
+    assert f"{root.context.trace_id:032x}" == "4bf92f3577b34da6a3ce929d0e0e4736"
+    assert root.parent is not None and f"{root.parent.span_id:016x}" == "00f067aa0ba902b7"
+    for name in ("t/m", "t/out"):
+        assert spans[name].parent.span_id == root.context.span_id
+        assert spans[name].attributes["flowengine.node"] == name.split("/")[1]
+
+
+def test_tracing_is_off_without_an_exporter(monkeypatch):
+    monkeypatch.delenv("FLOWENGINE_OTEL_EXPORTER", raising=False)
+    assert Services().tracer is None
