@@ -78,10 +78,22 @@ class Backoff:
         return base * random.uniform(0.5, 1.0)
 
 
+class NodeLog(logging.LoggerAdapter):  # type: ignore[type-arg]
+    """A node's logger: lines start with `flow F node N:` and carry `flow`/`node` extras."""
+
+    def __init__(self, flow: str, node: str) -> None:
+        super().__init__(log, {"flow": flow, "node": node})
+        self.label = f"flow {flow} node {node}"
+
+    def process(self, msg: Any, kwargs: Any) -> tuple[Any, Any]:
+        kwargs["extra"] = {**(self.extra or {}), **kwargs.get("extra", {})}
+        return f"{self.label}: {msg}", kwargs
+
+
 class User(Protocol):
     """A node living on a shared connection."""
 
-    label: str
+    log: NodeLog
 
     async def setup(self, connection: AbstractConnection) -> None:
         """Open channels, declare, consume. Raising means "not ready": retried with backoff."""
@@ -127,7 +139,7 @@ class AmqpConnection:
                 await self._close_if_unused()
                 if isinstance(err, ConnectorError):
                     raise
-                raise ConnectorError(f"{user.label}: setup on {masked(self.url)} failed: {describe(err)}") from err
+                raise ConnectorError(f"{user.log.label}: setup on {masked(self.url)} failed: {describe(err)}") from err
             self._users.add(user)
 
     async def detach(self, user: User) -> None:
@@ -222,13 +234,13 @@ class AmqpConnection:
         failed = []
         for user in list(self._pending):
             if not self.is_up:
-                return [user.label]
+                return [user.log.label]
             try:
                 await asyncio.wait_for(user.setup(self._conn), CONNECT_TIMEOUT)  # type: ignore[arg-type]
                 self._pending.discard(user)
             except Exception as err:
-                log.error("%s: setup on amqp connection %r failed: %s", user.label, self.name, describe(err))
-                failed.append(user.label)
+                log.error("%s: setup on amqp connection %r failed: %s", user.log.label, self.name, describe(err))
+                failed.append(user.log.label)
         return failed
 
     async def _retry_later(self, attempt: int, why: str) -> None:

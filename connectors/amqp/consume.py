@@ -18,22 +18,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 from functools import partial
 from typing import Any
 
 import aiormq
 from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractIncomingMessage, AbstractQueue
 
-from connectors.amqp.connection import URL_FIELD, AmqpConnection, connection_for, describe, resolve_url
+from connectors.amqp.connection import URL_FIELD, AmqpConnection, NodeLog, connection_for, describe, resolve_url
 from connectors.amqp.convert import to_message
 from connectors.amqp.publish import EXCHANGE_TYPES
 from flowengine.build import BuildContext
 from flowengine.nodes import Source, SourceContext
 from flowengine.outcome import Outcome
 from flowengine.spec import Field, KindSpec, Role
-
-log = logging.getLogger("flowengine.amqp")
 
 SETTLE_ERRORS = (aiormq.exceptions.AMQPError, aiormq.exceptions.ChannelInvalidStateError, ConnectionError)
 
@@ -44,8 +41,7 @@ class AmqpConsume(Source):
                  dead_letter_exchange: str | None, dead_letter_routing_key: str | None,
                  requeue_on_failure: bool, requeue_delay: float) -> None:
         super().__init__(name, "amqp.consume")
-        self.label = f"flow {flow} node {name}"
-        self.flow = flow
+        self.log = NodeLog(flow, name)
         self.url = url
         self.queue = queue
         self.declare = declare
@@ -66,26 +62,41 @@ class AmqpConsume(Source):
         self._queue: AbstractQueue | None = None
         self._tag: str | None = None
         self._in_flight = 0
-        self._setups = 0
+        self._consumes = 0
         self._stopping = False
-
-    @property
-    def _log_extra(self) -> dict[str, str]:
-        return {"flow": self.flow, "node": self.name}
+        self._paused = False
 
     # --- lifecycle ------------------------------------------------------------------
+    @property
+    def connected(self) -> bool:
+        return self._channel is not None and not self._channel.is_closed
+
     async def start(self, ctx: SourceContext) -> None:
         self._ctx = ctx
-        self._stopping = False
+        self._stopping = self._paused = False
         self._conn = connection_for(ctx.services, self.url)
         await self._conn.attach(self)
+        if not self.requeue_on_failure and not self.dead_letter_exchange:
+            self.log.warning("failed messages are rejected without requeue; unless queue '%s' has a dead-letter "
+                             "exchange (by policy), the broker discards them", self.queue)
 
     async def stop(self) -> None:
         """Cancel the consumer: no new deliveries; in-flight ones still get acked."""
         self._stopping = True
-        if self._queue is not None and self._tag is not None and self._channel and not self._channel.is_closed:
-            with contextlib.suppress(*SETTLE_ERRORS, TimeoutError):
-                await self._queue.cancel(self._tag, timeout=5)
+        await self._cancel()
+
+    async def pause(self) -> None:
+        """Cancel the consumer but keep the channel: in-flight messages still get acked."""
+        self._paused = True
+        await self._cancel()
+
+    async def resume(self, ctx: SourceContext) -> None:
+        self._ctx = ctx
+        self._paused = False
+        if self.connected:
+            await self._consume()
+        elif self._conn is not None:
+            self._conn.resetup(self)
 
     async def close(self) -> None:
         self._stopping = True
@@ -100,27 +111,33 @@ class AmqpConsume(Source):
         queue = await self._declare(channel)
         for binding in self.bindings:
             await self._bind(channel, queue, binding)
-        self._tag = await queue.consume(self._on_message, no_ack=False, consumer_tag=self.consumer_tag)
         channel.close_callbacks.add(self._on_channel_close)
         self._channel, self._queue = channel, queue
-        self._setups += 1
-        again = " again" if self._setups > 1 else ""
-        log.info("%s: consuming%s from queue '%s' (prefetch %d)", self.label, again, self.queue, self.prefetch,
-                 extra=self._log_extra)
-        if not self.requeue_on_failure and not self.dead_letter_exchange:
-            log.warning("%s: failed messages are rejected without requeue; unless queue '%s' has a dead-letter "
-                        "exchange (by policy), the broker discards them", self.label, self.queue, extra=self._log_extra)
+        if not self._paused:
+            await self._consume()
+
+    async def _consume(self) -> None:
+        assert self._queue is not None
+        self._tag = await self._queue.consume(self._on_message, no_ack=False, consumer_tag=self.consumer_tag)
+        self._consumes += 1
+        again = " again" if self._consumes > 1 else ""
+        self.log.info("consuming%s from queue '%s' (prefetch %d)", again, self.queue, self.prefetch)
+
+    async def _cancel(self) -> None:
+        if self._queue is not None and self._tag is not None and self.connected:
+            with contextlib.suppress(*SETTLE_ERRORS, TimeoutError):
+                await self._queue.cancel(self._tag, timeout=5)
+        self._tag = None
 
     def lost(self, exc: BaseException | None) -> None:
         self._channel = None
-        log.warning("%s: connection lost; %d unacknowledged message(s) will be redelivered by the broker",
-                    self.label, self._in_flight, extra=self._log_extra)
+        self.log.warning("connection lost; %d unacknowledged message(s) will be redelivered by the broker",
+                         self._in_flight)
 
     def _on_channel_close(self, channel: Any, exc: BaseException | None = None) -> None:
         if channel is not self._channel or self._stopping or self._conn is None or not self._conn.is_up:
             return
-        log.warning("%s: channel closed by the broker (%s); consuming again", self.label, describe(exc),
-                    extra=self._log_extra)
+        self.log.warning("channel closed by the broker (%s); consuming again", describe(exc))
         self._conn.resetup(self)
 
     async def _drop_channel(self) -> None:
@@ -153,7 +170,7 @@ class AmqpConsume(Source):
     async def _on_message(self, incoming: AbstractIncomingMessage) -> None:
         """Called by aio-pika in its own task per delivery; prefetch bounds how many."""
         assert self._ctx is not None
-        if self._stopping:
+        if self._stopping or self._paused:  # cancelled: let the broker hand it to a live consumer
             await self._send(incoming, "nack", requeue=True)
             return
         await self._ctx.submit(to_message(incoming, self.queue), partial(self._settle, incoming))
@@ -173,8 +190,8 @@ class AmqpConsume(Source):
             await getattr(incoming, verb)(**kwargs)
         except SETTLE_ERRORS as err:
             self.unsettled += 1
-            log.info("%s: %s of message %s not sent (%s); the broker redelivers it", self.label, verb,
-                     incoming.message_id, describe(err), extra=self._log_extra)
+            self.log.info("%s of message %s not sent (%s); the broker redelivers it", verb, incoming.message_id,
+                          describe(err))
 
 
 def _channel_open(incoming: AbstractIncomingMessage) -> bool:

@@ -15,13 +15,12 @@ persistent message on a durable queue: written to disk). Anything else raises
 from __future__ import annotations
 
 import asyncio
-import logging
 from typing import Any
 
 import aiormq
 from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractExchange, ExchangeType
 
-from connectors.amqp.connection import URL_FIELD, AmqpConnection, connection_for, describe, resolve_url
+from connectors.amqp.connection import URL_FIELD, AmqpConnection, NodeLog, connection_for, describe, resolve_url
 from connectors.amqp.convert import to_amqp
 from flowengine.build import BuildContext
 from flowengine.errors import DeliveryFailed
@@ -29,8 +28,6 @@ from flowengine.expressions import Template
 from flowengine.message import Message
 from flowengine.nodes import AsyncNode
 from flowengine.spec import Field, KindSpec, Role
-
-log = logging.getLogger("flowengine.amqp")
 
 EXCHANGE_TYPES = [t.value for t in (ExchangeType.DIRECT, ExchangeType.TOPIC, ExchangeType.FANOUT, ExchangeType.HEADERS)]
 
@@ -40,8 +37,7 @@ class AmqpPublish(AsyncNode):
                  declare_exchange: str | None, persistent: bool, mandatory: bool,
                  headers: dict[str, Template], content_type: str | None, timeout: float, connect_wait: float) -> None:
         super().__init__(name, "amqp.publish")
-        self.label = f"flow {flow} node {name}"
-        self.flow = flow
+        self.log = NodeLog(flow, name)
         self.url = url
         self.exchange_name = exchange
         self.routing_key = routing_key
@@ -62,11 +58,11 @@ class AmqpPublish(AsyncNode):
         self._gone: asyncio.Future[None] | None = None
         self._confirmations: dict[Any, Any] = {}
 
-    @property
-    def _log_extra(self) -> dict[str, str]:
-        return {"flow": self.flow, "node": self.name}
-
     # --- lifecycle (called by the runtime and the connection) -------------------
+    @property
+    def connected(self) -> bool:
+        return self._ready.is_set()
+
     async def open(self, services: Any) -> None:
         self._conn = connection_for(services, self.url)
         await self._conn.attach(self)
@@ -82,6 +78,8 @@ class AmqpPublish(AsyncNode):
         if self.declare_exchange:
             await channel.declare_exchange(self.exchange_name, self.declare_exchange, durable=True)
         if self.exchange_name:
+            if not self.declare_exchange:
+                await self._check_exchange(connection)
             self._exchange = await channel.get_exchange(self.exchange_name, ensure=False)
         else:
             self._exchange = channel.default_exchange
@@ -90,21 +88,31 @@ class AmqpPublish(AsyncNode):
         self._confirmations = (await channel.get_underlay_channel()).confirmations
         self._gone = asyncio.get_running_loop().create_future()
         self._ready.set()
-        log.info("%s: publishing to exchange '%s' (publisher confirms on)", self.label, self.exchange_name,
-                 extra=self._log_extra)
+        self.log.info("publishing to exchange '%s' (publisher confirms on)", self.exchange_name)
+
+    async def _check_exchange(self, connection: AbstractConnection) -> None:
+        """Warn at start about a missing exchange (a failed check closes its channel, so a
+        throwaway one). Not an error: another service may declare it later."""
+        probe = await connection.channel(publisher_confirms=False)
+        try:
+            await probe.declare_exchange(self.exchange_name, passive=True)
+        except aiormq.exceptions.ChannelNotFoundEntity:
+            self.log.warning("exchange '%s' does not exist; publishes fail until it is declared "
+                             "(or set declare_exchange)", self.exchange_name)
+        finally:
+            if not probe.is_closed:
+                await probe.close()
 
     def lost(self, exc: BaseException | None) -> None:
         self._channel_gone()
-        log.warning("%s: connection lost; publishes wait up to %gs for it, then fail", self.label, self.connect_wait,
-                    extra=self._log_extra)
+        self.log.warning("connection lost; publishes wait up to %gs for it, then fail", self.connect_wait)
 
     def _on_channel_close(self, channel: Any, exc: BaseException | None = None) -> None:
         if channel is not self._channel or self._conn is None:
             return
         self._channel_gone()
         if self._conn.is_up:
-            log.warning("%s: channel closed by the broker (%s); reopening", self.label, describe(exc),
-                        extra=self._log_extra)
+            self.log.warning("channel closed by the broker (%s); reopening", describe(exc))
             self._conn.resetup(self)
 
     # --- publishing ---------------------------------------------------------------

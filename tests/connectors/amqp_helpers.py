@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import aio_pika
@@ -16,6 +16,16 @@ from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractIncomingMe
 from connectors.amqp.connection import DEFAULT_URL, connections
 from flowengine.engine import Engine
 from tests.conftest import compile_ok
+
+
+async def until(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
+    """Wait until `predicate()` holds, polling; fails the test after `timeout` seconds."""
+
+    async def poll() -> None:
+        while not predicate():
+            await asyncio.sleep(0.02)
+
+    await asyncio.wait_for(poll(), timeout)
 
 
 def unique(prefix: str) -> str:
@@ -65,6 +75,12 @@ class Broker:
         for start in range(0, len(bodies), batch):
             await asyncio.gather(*(self.publish(queue, b, message_id=f"m{start + i}")
                                    for i, b in enumerate(bodies[start:start + batch])))
+
+    async def relay(self, inq: str, outq: str) -> Collector:
+        """Declare a flow's input and output queues; collect what reaches the output."""
+        await self.queue(inq)
+        await self.queue(outq)
+        return await self.collect(outq)
 
     async def collect(self, queue: str) -> Collector:
         collector = Collector()

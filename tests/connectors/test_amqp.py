@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 import httpx
@@ -13,7 +12,7 @@ from connectors.memory import hub_of
 from flowengine.engine import Engine
 from flowengine.errors import ConnectorError
 from tests.conftest import REPO, compile_ok
-from tests.connectors.amqp_helpers import broker, deployed, kill_connections, unique
+from tests.connectors.amqp_helpers import broker, deployed, kill_connections, unique, until
 
 pytestmark = pytest.mark.broker
 
@@ -35,9 +34,7 @@ flow relay {{
 }}
 """
     async with broker() as b:
-        await b.queue(inq)
-        await b.queue(outq)
-        got = await b.collect(outq)
+        got = await b.relay(inq, outq)
         async with deployed(flow):
             await b.publish(inq, orjson.dumps({"id": "A-1", "qty": 3, "price": 2.5}), message_id="A-1",
                             content_type="application/json",
@@ -125,17 +122,14 @@ flow split_poison {{
 """
     caplog.set_level(logging.INFO, "flowengine")
     async with broker() as b:
-        await b.queue(inq)
-        await b.queue(outq)
-        got = await b.collect(outq)
+        got = await b.relay(inq, outq)
         async with deployed(flow) as (engine,):
             await b.publish(inq, b'{"poison": true}', message_id="poison")
             for i in range(20):
                 await b.publish(inq, orjson.dumps({"n": i}), message_id=f"ok{i}")
             await got.wait_count(20)
             stats = engine.flows["split_poison"].stats
-            while stats["broken"].errors < 2:  # failed, requeued, redelivered, failed again
-                await asyncio.sleep(0.05)
+            await until(lambda: stats["broken"].errors >= 2)  # failed, requeued, redelivered, failed again
         remaining = await b.count(inq)
     assert sorted(m.message_id for m in got.messages) == sorted(f"ok{i}" for i in range(20))
     assert remaining == 1, "the poison message must be back in its queue, not acked"
@@ -143,6 +137,7 @@ flow split_poison {{
                 and "failed on message poison" in r.getMessage()]
     assert failures and all(r.flow == "split_poison" for r in failures)
     assert f"no exchange '{missing}'" in failures[0].getMessage()
+    assert f"exchange '{missing}' does not exist; publishes fail until it is declared" in caplog.text
 
 
 async def test_failed_message_is_redelivered_with_attempt_two_on_a_quorum_queue() -> None:
@@ -181,9 +176,7 @@ flow compete {{
 }}
 """
     async with broker() as b:
-        await b.queue(inq)
-        await b.queue(outq)
-        got = await b.collect(outq)
+        got = await b.relay(inq, outq)
         async with deployed(flow, engines=2) as engines:
             await b.publish_many(inq, [orjson.dumps({"n": i}) for i in range(400)])
             await got.wait_count(400)
@@ -239,8 +232,7 @@ flow dead_letters {{
             await b.publish(inq, b"not json", message_id="bad")
             await b.publish(inq, b'{"n": 2}', message_id="good")
             (msg,) = await dead.wait_count(1)
-            while engine.flows["dead_letters"].stats["out"].received < 1:
-                await asyncio.sleep(0.02)
+            await until(lambda: engine.flows["dead_letters"].stats["out"].received >= 1)
     assert msg.message_id == "bad" and msg.body == b"not json"
     assert msg.headers["x-death"][0]["reason"] == "rejected"
 
@@ -256,9 +248,7 @@ flow survivor {{
 """
     caplog.set_level(logging.INFO, "flowengine")
     async with broker() as b:
-        await b.queue(inq)
-        await b.queue(outq)
-        got = await b.collect(outq)
+        got = await b.relay(inq, outq)
         async with deployed(flow) as (engine,):
             await b.publish(inq, b"1", message_id="before")
             await got.wait_count(1)
@@ -278,10 +268,56 @@ async def test_first_connect_and_missing_queue_fail_fast() -> None:
     missing = unique("missing")
     passive = compile_ok(f'flow g {{ source a = amqp.consume(queue: "{missing}", declare: false)\n'
                          '  sink b = log()\n  a -> b }')
+    no_dlx = compile_ok(f'flow h {{ source a = amqp.consume(queue: "{unique("q")}", dead_letter_exchange: "{missing}")\n'
+                        '  sink b = log()\n  a -> b }')
     for flow, expected in ((refused, "cannot connect to amqp://guest:***@127.0.0.1:1/"),
-                           (passive, f"no queue '{missing}'")):
+                           (passive, f"no queue '{missing}'"),
+                           (no_dlx, f"no exchange '{missing}'")):
         engine = Engine()
         with pytest.raises(ConnectorError) as raised:
             await engine.deploy(flow)
         assert expected in str(raised.value)
         await engine.stop()
+
+
+async def test_pause_leaves_messages_in_the_queue_and_resume_consumes_them() -> None:
+    inq, outq = unique("in"), unique("out")
+    flow = f"""
+flow pausable {{
+  source inq = amqp.consume(queue: "{inq}")
+  sink out = amqp.publish(routing_key: "{outq}")
+  inq -> out
+}}
+"""
+    async with broker() as b:
+        got = await b.relay(inq, outq)
+        async with deployed(flow) as (engine,):
+            runtime = engine.flows["pausable"]
+            nodes = [runtime.flow.info(n).runtime for n in ("inq", "out")]
+            assert all(node.connected for node in nodes)
+            await runtime.pause()
+            await b.publish(inq, b"while paused", message_id="p1")
+            waiting = await b.count(inq)
+            await runtime.resume()
+            await got.wait_count(1)
+    assert waiting == 1
+    assert got.messages[0].message_id == "p1"
+
+
+async def test_example_flow_orders_amqp_runs(engine: Engine, http_server: httpx.AsyncClient) -> None:
+    text = (REPO / "flows/orders-amqp.flow").read_text()
+    ex, audit = unique("orders"), unique("orders.audit")
+    text = text.replace('exchange: "orders"', f'exchange: "{ex}"').replace('"orders.audit"', f'"{audit}"')
+    order = orjson.loads((REPO / "docs/examples/order.json").read_bytes())
+    async with broker() as b:
+        b.queues_to_delete.append(audit)
+        b.exchanges_to_delete.append(ex)
+        await engine.deploy(compile_ok(text))
+        accepted = await http_server.post("/orders", json=order)
+        refused = await http_server.post("/orders", json={"id": "A-2"})
+        stats = engine.flows["orders_amqp"].stats
+        await until(lambda: stats["audit"].sent >= 1)
+        await engine.stop()
+    assert accepted.status_code == 202 and accepted.headers["x-order-id"] == order["id"]
+    assert refused.status_code == 422
+    assert stats["publish"].sent == 1

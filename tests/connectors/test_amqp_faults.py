@@ -26,9 +26,7 @@ flow relay_under_fire {{
 }}
 """
     async with broker() as b:
-        await b.queue(inq)
-        await b.queue(outq)
-        got = await b.collect(outq)
+        got = await b.relay(inq, outq)
         async with deployed(flow) as (engine,):
             producer = asyncio.create_task(b.publish_many(inq, [orjson.dumps({"n": i}) for i in range(TOTAL)]))
             cuts = 0
