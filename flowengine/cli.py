@@ -134,5 +134,10 @@ app.command()(deploy)
 app.command()(flows)
 app.command()(undeploy)
 
+from flowengine.cli_tools import fmt, test  # noqa: E402  (the CI commands: flow tests and the formatter)
+
+app.command()(test)
+app.command()(fmt)
+
 if __name__ == "__main__":  # pragma: no cover
     app()
