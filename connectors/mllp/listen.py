@@ -102,7 +102,12 @@ class MllpListen(Source):
             return hl7.build_ack(_header(item.head), "AE", text).to_bytes()
         assert self._ctx is not None, "mllp.listen used before start()"
         msg = Message(item, content_type=ER7_TYPE, attributes={"mllp.peer": peer})
-        return reply_for(await self._ctx.process(msg), msg)
+        try:
+            outcome = await self._ctx.process(msg)
+        except Exception as err:  # the engine itself failed: say so, the sender will resend
+            log.exception("mllp.listen %s: processing a message from %s failed", self.name, peer)
+            return hl7.build_ack(_header(item), "AR", f"engine error: {type(err).__name__}").to_bytes()
+        return reply_for(outcome, msg)
 
 
 def reply_for(outcome: Outcome, msg: Message) -> bytes:

@@ -19,7 +19,7 @@ from tests.conftest import compile_ok, free_port
 def oru(n: int | str, extra: str = "") -> bytes:
     return (
         f"MSH|^~\\&|LAB|HOSP|EHR|WARD|20240101||ORU^R01^ORU_R01|C{n}|P|2.5.1\r"
-        f"PID|1||P{n}\rOBR|1||R{n}|CBC\rOBX|1|NM|HGB||13.5|g/dL|||N\r{extra}"
+        f"PID|1||P{n}\rOBR|1||R{n}|CBC\rOBX|1|NM|HGB||13.5|g/dL||N\r{extra}"
     ).encode()
 
 
