@@ -1,0 +1,74 @@
+"""`delay`: hold each message for a while before it goes on (rate smoothing, grace periods).
+
+The message stays in flight while it waits: it is not acknowledged, so a crash
+means redelivery rather than loss, and it counts against the source's in-flight
+limit, so a long delay slows intake instead of piling messages up in memory.
+Every delay is capped by `max`: an expression can never park a message for a day.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from flowengine.build import BuildContext
+from flowengine.durations import SCHEMA as DURATION
+from flowengine.durations import seconds
+from flowengine.errors import NodeFailed
+from flowengine.message import Message
+from flowengine.nodes import AsyncNode
+from flowengine.spec import Field, KindSpec, Role
+
+Duration = Callable[[Message], float]
+
+
+class Delay(AsyncNode):
+    def __init__(self, name: str, duration: Duration, cap: float) -> None:
+        super().__init__(name, "delay")
+        self.duration = duration
+        self.cap = cap
+
+    async def process(self, msg: Message) -> Message:
+        await asyncio.sleep(min(max(self.duration(msg), 0.0), self.cap))
+        return msg
+
+
+def _duration(ctx: BuildContext) -> Duration:
+    raw = ctx.options["for"]
+    try:
+        fixed = seconds(raw)
+    except ValueError:
+        fixed = None
+    if fixed is not None:
+        return lambda msg: fixed
+    expr = ctx.option_expression("for")
+
+    def duration(msg: Message) -> float:
+        value = expr(msg)
+        try:
+            return seconds(value)
+        except (TypeError, ValueError):
+            raise NodeFailed(f"delay `{expr.source}` gave {value!r}, not a duration") from None
+
+    return duration
+
+
+SPEC = KindSpec(
+    name="delay",
+    role=Role.TRANSFORM,
+    summary="Hold each message for a duration (fixed, or an expression) before sending it on.",
+    description=(
+        "The message stays unacknowledged while it waits (a crash means redelivery) and counts against the "
+        "source's in-flight limit. Every delay is capped by `max`."
+    ),
+    build=lambda ctx: Delay(ctx.name, _duration(ctx), seconds(ctx.options["max"])),
+    options={
+        "for": Field(
+            {"anyOf": [DURATION, {"type": "string", "minLength": 1}]},
+            'A duration ("500ms", "2s", 1.5), or an expression giving seconds or a duration',
+            required=True,
+            examples=("2s", "body.retry_after"),
+        ),
+        "max": Field(DURATION, "Longest delay any message gets", default="5m"),
+    },
+)

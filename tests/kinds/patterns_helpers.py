@@ -1,0 +1,79 @@
+"""Helpers for the pattern tests: engines on a state file (to restart), and a sink the test controls."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+
+from connectors.memory import MemoryHub, hub_of
+from flowengine.build import BuildContext
+from flowengine.compiler import compile_text
+from flowengine.engine import Engine
+from flowengine.errors import DeliveryFailed
+from flowengine.message import Message
+from flowengine.nodes import AsyncNode
+from flowengine.registry import Registry, load_entry_points
+from flowengine.services import Services
+from flowengine.spec import KindSpec, Role
+from tests.conftest import REPO
+
+
+class Switch(AsyncNode):
+    """A sink that refuses while `failing` is set and waits while `gate` is closed."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name, "test.switch")
+        self.failing = False
+        self.gate = asyncio.Event()
+        self.gate.set()
+        self.seen: list[Message] = []
+
+    async def process(self, msg: Message) -> Message:
+        await self.gate.wait()
+        if self.failing:
+            raise DeliveryFailed("switched off")
+        self.seen.append(msg)
+        return msg
+
+
+SWITCHES: dict[str, Switch] = {}
+
+
+def _build_switch(ctx: BuildContext) -> Switch:
+    SWITCHES[ctx.name] = Switch(ctx.name)
+    return SWITCHES[ctx.name]
+
+
+def registry() -> Registry:
+    reg = load_entry_points(Registry())
+    reg.register(KindSpec("test.switch", Role.SINK, "a sink the test switches", _build_switch))
+    return reg
+
+
+async def start(text: str, state: Path | None = None) -> tuple[Engine, MemoryHub]:
+    """Compile `text` (one flow) and run it on a fresh engine whose store is `state`."""
+    result = compile_text(text, "test.flow", registry=registry(), env={}, base_dir=REPO / "flows")
+    assert result.ok, "\n".join(d.render(text) for d in result.diagnostics)
+    engine = Engine(Services(state) if state else None)
+    await engine.deploy(result.flows[0])
+    return engine, hub_of(engine.services)
+
+
+async def stop(engine: Engine) -> None:
+    await engine.stop(drain_timeout=5)
+    engine.services.close()
+
+
+def rows(engine: Engine, sql: str, *params: object) -> list[tuple[object, ...]]:
+    return [tuple(r) for r in engine.services.store.query(sql, params)]
+
+
+async def until(check: Callable[[], object], timeout: float = 5.0) -> None:
+    """Wait until `check()` is truthy (work a node does on its own schedule), at most `timeout`."""
+
+    async def poll() -> None:
+        while not check():
+            await asyncio.sleep(0.02)
+
+    await asyncio.wait_for(poll(), timeout)
