@@ -37,6 +37,7 @@ class CompileResult:
     flows: list[CompiledFlow] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     text: str = ""
+    syntax: ast.FlowFile | None = None  # the parsed file, for the linter's rules on the AST
 
     @property
     def ok(self) -> bool:
@@ -53,7 +54,7 @@ def compile_text(
 ) -> CompileResult:
     """Parse and compile `.flow` text. Never raises for bad input: see `diagnostics`."""
     flow_file, diagnostics = parse(text, path)
-    result = CompileResult(text=text, diagnostics=list(diagnostics))
+    result = CompileResult(text=text, diagnostics=list(diagnostics), syntax=flow_file)
     if diagnostics:
         return result
     compiler = _FlowCompiler(registry or default_registry(), os.environ if env is None else env, base_dir)
