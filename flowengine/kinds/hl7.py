@@ -17,8 +17,9 @@ from flowengine import formats
 from flowengine.build import BuildContext
 from flowengine.errors import BadMessage, ValidationFailed
 from flowengine.expressions import Template
-from flowengine.formats import hl7, xmlsafe
+from flowengine.formats import hl7
 from flowengine.formats.hl7.ack import APPLICATION_INTERNAL_ERROR
+from flowengine.kinds.xml import xml_of
 from flowengine.message import Message
 from flowengine.nodes import Transform
 from flowengine.spec import Field, KindSpec, Role
@@ -68,19 +69,21 @@ def _to_xml(m: Message, h: hl7.Hl7Message) -> Message:
 class FromFormat(Transform):
     """`hl7.from_json` / `hl7.from_xml`: build ER7 from another encoding."""
 
-    def __init__(self, name: str, kind: str, decode: bool) -> None:
+    def __init__(self, name: str, kind: str, to_er7: Callable[[Message], str]) -> None:
         super().__init__(name, kind)
-        self.decode = decode
+        self.to_er7 = to_er7
 
     def process(self, msg: Message) -> Message:
         try:
-            if self.kind == "hl7.from_json":
-                text = hl7.from_json(msg.json, decode=self.decode).to_er7()
-            else:
-                text = hl7.from_xml(xmlsafe.parse(msg.body))
+            text = self.to_er7(msg)
         except formats.FormatError as err:
             raise BadMessage(f"cannot build HL7 v2: {err}") from None
         return msg.derive(body=text.encode("utf-8"), content_type=ER7_TYPE)
+
+
+def _build_from_json(ctx: BuildContext) -> FromFormat:
+    decode = ctx.options["escapes"] == "decode"
+    return FromFormat(ctx.name, "hl7.from_json", lambda m: hl7.from_json(m.json, decode=decode).to_er7())
 
 
 class Hl7Ack(Transform):
@@ -147,7 +150,7 @@ FROM_JSON = KindSpec(
     name="hl7.from_json",
     role=Role.TRANSFORM,
     summary="Turn the JSON form of hl7.to_json back into an ER7 message.",
-    build=lambda ctx: FromFormat(ctx.name, "hl7.from_json", ctx.options["escapes"] == "decode"),
+    build=_build_from_json,
     options={"escapes": _ESCAPES},
 )
 
@@ -164,7 +167,7 @@ FROM_XML = KindSpec(
     name="hl7.from_xml",
     role=Role.TRANSFORM,
     summary="Turn HL7 v2 XML (hl7.to_xml's shape, or the standard urn:hl7-org:v2xml encoding) into ER7.",
-    build=lambda ctx: FromFormat(ctx.name, "hl7.from_xml", decode=True),
+    build=lambda ctx: FromFormat(ctx.name, "hl7.from_xml", lambda m: hl7.from_xml(xml_of(m))),
 )
 
 ACK = KindSpec(

@@ -188,3 +188,27 @@ flow f {
   in -> check -> out
 }
 """)
+
+
+async def test_from_json_and_from_xml_refuse_what_they_cannot_convert(engine: Engine) -> None:
+    await engine.deploy(
+        compile_ok("""
+flow f {
+  source j = memory.in()
+  source x = memory.in()
+  transform from_j = hl7.from_json()
+  transform from_x = hl7.from_xml()
+  sink out = memory.out()
+  j -> from_j -> out
+  x -> from_x -> out
+}
+""")
+    )
+    hub = hub_of(engine.services)
+    bad_json = await hub.send("j", {"segments": [["PID", "1"]]})
+    assert bad_json.error.kind == "bad_message"
+    assert bad_json.error.message.startswith("cannot build HL7 v2: /segments/0: the first segment must be a header")
+    bad_xml = await hub.send("x", Message(b"<HL7Message>", content_type="application/xml"))
+    assert bad_xml.error.kind == "bad_message"
+    assert bad_xml.error.message.startswith("body is not acceptable XML: line 1: not well-formed XML")
+    assert hub.received("out") == []
