@@ -165,9 +165,9 @@ class _FlowCompiler:
             base_dir=self.base_dir,
             revision=self.revision,
         )
-        self._build(spec, ctx, info)
-        if spec.calls is not None and info.runtime is not None:
+        if spec.calls is not None and not self._errors_within(ctx.span):  # options valid, even if the build fails
             self.calls.extend((decl.name, callee, ctx.span_of(opt)) for opt, callee in spec.calls(info.options))
+        self._build(spec, ctx, info)
         return info
 
     def _branch(self, flow: str, decl: ast.BranchDecl) -> NodeInfo:
@@ -178,8 +178,11 @@ class _FlowCompiler:
             self._build(spec, ctx, info)
         return info
 
+    def _errors_within(self, span: ast.Span) -> bool:
+        return any(d.span.file == span.file and _within(d.span, span) for d in self.diagnostics)
+
     def _build(self, spec: KindSpec, ctx: BuildContext, info: NodeInfo) -> None:
-        if any(d.span.file == ctx.span.file and _within(d.span, ctx.span) for d in self.diagnostics):
+        if self._errors_within(ctx.span):
             return  # options already wrong: building would only repeat the error
         try:
             info.runtime = spec.build(ctx)
