@@ -13,12 +13,12 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
-import orjson
 import typer
 
 from flowengine.compiler import CompileResult, compile_file
 from flowengine.export import FORMATS
-from flowengine.lint import LintReport, find_flow_files, lint_paths
+from flowengine.lint import LintReport, LintUsageError, find_flow_files, lint_paths, options_from
+from flowengine.lint_output import FORMATS as LINT_FORMATS
 from flowengine.logs import configure
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Flowengine: declarative integration flows.")
@@ -27,6 +27,8 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, help="Flowengine: 
 class LintFormat(StrEnum):
     text = "text"
     json = "json"
+    sarif = "sarif"
+    github = "github"
 
 
 class LogFormat(StrEnum):
@@ -56,14 +58,25 @@ def _existing(paths: list[Path]) -> list[Path]:
 def lint(
     paths: Annotated[list[Path], typer.Argument(help="Flow files or directories (searched for *.flow)")],
     format: Annotated[LintFormat, typer.Option("--format", "-f", help="Output format")] = LintFormat.text,
+    select: Annotated[
+        list[str] | None, typer.Option(help="Report only these codes or prefixes, e.g. E,W205 (repeatable)")
+    ] = None,
+    ignore: Annotated[list[str] | None, typer.Option(help="Do not report these codes or prefixes (repeatable)")] = None,
+    env_file: Annotated[
+        Path | None, typer.Option(help="Check ${ENV} references against this KEY=value file, not the environment")
+    ] = None,
 ) -> None:
-    """Check flow files: syntax, kinds, options, names, graph shape, expressions."""
-    report: LintReport = lint_paths(_existing(paths))
-    if format is LintFormat.json:
-        sys.stdout.write(orjson.dumps(report.to_json(), option=orjson.OPT_INDENT_2).decode() + "\n")
-    else:
-        sys.stdout.write(report.to_text())
-    raise typer.Exit(1 if report.error_count else 0)
+    """Check flow files: syntax, kinds, options, names, graph shape, expressions, lint rules.
+
+    Exit 0 when nothing is reported, 1 on any finding (errors or warnings), 2 on a usage error.
+    """
+    try:
+        options = options_from(select or [], ignore or [], env_file)
+    except LintUsageError as err:
+        raise _usage_error(str(err)) from None
+    report: LintReport = lint_paths(_existing(paths), options=options)
+    sys.stdout.write(LINT_FORMATS[format.value](report))
+    raise typer.Exit(1 if report.diagnostics else 0)
 
 
 def _compile_or_exit(path: Path) -> CompileResult:

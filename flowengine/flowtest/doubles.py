@@ -25,12 +25,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flowengine.errors import BadMessage, DeliveryFailed, MessageError, NodeFailed, ValidationFailed
+from flowengine.external import is_external
 from flowengine.graph import CompiledFlow, EdgeKind
 from flowengine.message import Message
 from flowengine.nodes import AsyncNode, Branch, Call, Emit, Node, Output, Source, Transform
-
-EXTERNAL_PREFIXES = ("http.", "amqp.", "mqtt.", "mllp.")
-"""Kinds that talk to the world outside the engine."""
 
 FLOW_WIDE = "*"
 """The source end of the pseudo-edge of a flow-wide `on error -> handler`."""
@@ -43,10 +41,6 @@ _ERRORS: dict[str, type[MessageError]] = {
 }
 
 Mark = Callable[[str, str, EdgeKind], None]
-
-
-def is_external(kind: str) -> bool:
-    return kind.startswith(EXTERNAL_PREFIXES)
 
 
 class Double(AsyncNode):

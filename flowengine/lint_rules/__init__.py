@@ -1,0 +1,33 @@
+"""The lint rules: the checks `flowengine lint` runs beyond the compiler, and the one
+documented list of every diagnostic code (docs/diagnostics.md is generated from it).
+
+    E201  unused node               W202  shadowed field or key
+    W203  constant condition        W204  arm after an always-true `when`
+    W205  sink without error route  W206  json.map field not in the input's schema
+    W207  plain-text secret         E141  variable missing from --env-file
+"""
+
+from __future__ import annotations
+
+from flowengine.lint_rules.base import Finding, LintContext, Rule
+from flowengine.lint_rules.catalogue import CATALOGUE, ENV_FILE
+from flowengine.lint_rules.conditions import AFTER_UNCONDITIONAL, CONSTANT
+from flowengine.lint_rules.schema_fields import UNKNOWN_FIELD
+from flowengine.lint_rules.structure import UNHANDLED_SINK, UNUSED
+from flowengine.lint_rules.values import PLAINTEXT_SECRET, SHADOWED
+
+CHECKS: tuple[Rule, ...] = (
+    UNUSED,
+    SHADOWED,
+    CONSTANT,
+    AFTER_UNCONDITIONAL,
+    UNHANDLED_SINK,
+    UNKNOWN_FIELD,
+    PLAINTEXT_SECRET,
+)
+"""The rules the linter runs over each compiled flow."""
+
+ALL: tuple[Rule, ...] = tuple(sorted((*CATALOGUE, *CHECKS), key=lambda r: (r.code[1:], r.code)))
+"""Every code, documented: the parser's and compiler's, then the linter's."""
+
+__all__ = ["ALL", "CHECKS", "ENV_FILE", "Finding", "LintContext", "Rule"]

@@ -1,0 +1,97 @@
+"""The codes the parser and compiler report, documented like the lint rules.
+
+These run on every compile (so `flowengine run` refuses what lint reports as an
+error); the entries here only describe them, each with a flow that shows it and
+the same flow fixed. The tests run every example.
+"""
+
+from __future__ import annotations
+
+from flowengine.lint_rules.base import Rule
+
+
+def _flow(body: str) -> str:
+    """A small flow around `body` (indented lines of declarations and edges)."""
+    return "flow f {\n" + body + "}\n"
+
+
+_IO = "  source in = memory.in()\n  sink out = memory.out()\n"
+_OK = _flow(_IO + "  in -> out\n")
+
+ENV_FILE = Rule(
+    "E141",
+    "with `--env-file`: an environment variable the file does not define (and no default is given)",
+    _flow('  source in = memory.in()\n  sink out = log(message: "${LOG_PREFIX} {{ id }}")\n  in -> out\n'),
+    _flow('  source in = memory.in()\n  sink out = log(message: "${LOG_PREFIX:-order} {{ id }}")\n  in -> out\n'),
+)
+
+CATALOGUE: tuple[Rule, ...] = (
+    Rule("E000", "the file cannot be read (missing, not UTF-8)", None),
+    Rule("E001", "syntax error: what was expected and what was found; near-miss keywords suggested",
+         _flow(_IO + "  in => out\n"), _OK),
+    Rule("E002", "malformed string: unknown escape, bad `\\u`, malformed `${...}`",
+         _flow('  source in = memory.in(channel: "a\\q")\n  sink out = memory.out()\n  in -> out\n'),
+         _flow('  source in = memory.in(channel: "a\\\\q")\n  sink out = memory.out()\n  in -> out\n')),
+    Rule("E003", "`when`/`else` arms on a node that is not declared as a `branch`",
+         _flow(_IO + "  transform route {\n      when body.a -> out\n      else -> out\n  }\n  in -> route\n"),
+         _flow(_IO + "  branch route {\n      when body.a -> out\n      else -> out\n  }\n  in -> route\n")),
+    Rule("E101", "unknown node kind (with \"did you mean\")",
+         _flow("  source in = memory.in()\n  sink out = memory.ot()\n  in -> out\n"), _OK),
+    Rule("E102", "unknown or repeated option (with \"did you mean\")",
+         _flow('  source in = memory.in(chanel: "orders")\n  sink out = memory.out()\n  in -> out\n'),
+         _flow('  source in = memory.in(channel: "orders")\n  sink out = memory.out()\n  in -> out\n')),
+    Rule("E103", "an option's value does not fit the kind's option schema",
+         _flow("  source in = memory.in(channel: 5)\n  sink out = memory.out()\n  in -> out\n"),
+         _flow('  source in = memory.in(channel: "5")\n  sink out = memory.out()\n  in -> out\n')),
+    Rule("E104", "a required option is missing (or options that go together are not given together)",
+         _flow(_IO + "  transform check = json.validate()\n  in -> check -> out\n"),
+         _flow(_IO + '  transform check = json.validate(schema: "schemas/order.schema.json")\n  in -> check -> out\n')),
+    Rule("E105", "the declared role (source, transform, branch, sink) is not the kind's role",
+         _flow("  source in = memory.in()\n  transform out = memory.out()\n  in -> out\n"), _OK),
+    Rule("E106", "a mapping block is missing, or given to a kind that takes none",
+         _flow(_IO + "  transform t = json.map()\n  in -> t -> out\n"),
+         _flow(_IO + "  transform t = json.map { id: body.id }\n  in -> t -> out\n")),
+    Rule("E110", "an edge, arm or error route names an undefined node (with \"did you mean\")",
+         _flow(_IO + "  in -> ot\n"), _OK),
+    Rule("E111", "a node or flow name is declared twice",
+         _flow(_IO + "  sink out = memory.out()\n  in -> out\n"), _OK),
+    Rule("W112", "the same edge is written twice", _flow(_IO + "  in -> out\n  in -> out\n"), _OK),
+    Rule("E113", "an edge into a source (sources only send)",
+         _flow(_IO + "  source other = memory.in()\n  in -> other\n  other -> out\n"),
+         _flow(_IO + "  source other = memory.in()\n  in -> out\n  other -> out\n")),
+    Rule("E114", "a plain edge out of a branch that routes with arms",
+         _flow(_IO + "  branch route {\n      when body.a -> out\n      else -> out\n  }\n  in -> route -> out\n"),
+         _flow(_IO + "  branch route {\n      when body.a -> out\n      else -> out\n  }\n  in -> route\n")),
+    Rule("E115", "a node runs (calls) itself, a source or a branch",
+         _flow(_IO + '  transform tap = wiretap(to: "in")\n  in -> tap -> out\n'),
+         _flow(_IO + '  transform tap = wiretap(to: "audit")\n  sink audit = log()\n  in -> tap -> out\n')),
+    Rule("E120", "a node no source reaches",
+         _flow(_IO + "  transform t = json.map { a: 1 }\n  in -> out\n  t -> out\n"),
+         _flow(_IO + "  transform t = json.map { a: 1 }\n  in -> t -> out\n")),
+    Rule("E121", "a node that is not a sink has no way out (its messages would vanish)",
+         _flow(_IO + "  transform t = json.map { a: 1 }\n  in -> t\n  in -> out\n"),
+         _flow(_IO + "  transform t = json.map { a: 1 }\n  in -> t -> out\n")),
+    Rule("E122", "a cycle (messages would loop forever)",
+         _flow(_IO + "  transform a = json.map { a: 1 }\n  transform b = json.map { b: 1 }\n"
+                     "  in -> a -> b -> a\n  b -> out\n"),
+         _flow(_IO + "  transform a = json.map { a: 1 }\n  transform b = json.map { b: 1 }\n  in -> a -> b -> out\n")),
+    Rule("E123", "a branch without `else` (a message matching no arm would be lost)",
+         _flow(_IO + "  branch route {\n      when body.a -> out\n  }\n  in -> route\n"),
+         _flow(_IO + "  branch route {\n      when body.a -> out\n      else -> out\n  }\n  in -> route\n")),
+    Rule("E124", "a flow without a source", _flow("  sink out = memory.out()\n"), _OK),
+    Rule("E130", "an expression (or an XPath, in the XML kinds) does not compile: syntax, unknown filter or name",
+         _flow(_IO + "  transform t = json.map { id: body.id | lowr }\n  in -> t -> out\n"),
+         _flow(_IO + "  transform t = json.map { id: body.id | lower }\n  in -> t -> out\n")),
+    Rule("E131", "a template does not compile",
+         _flow(_IO + '  transform t = template(text: "Hello {{ body.name ")\n  in -> t -> out\n'),
+         _flow(_IO + '  transform t = template(text: "Hello {{ body.name }}")\n  in -> t -> out\n')),
+    Rule("E140", "an environment variable is not set and no default is given",
+         ENV_FILE.example, ENV_FILE.fixed),
+    ENV_FILE,
+    Rule("E150", "a file an option names (schema, template, stylesheet) is not found or does not compile",
+         _flow(_IO + '  transform check = json.validate(schema: "schemas/ordr.schema.json")\n  in -> check -> out\n'),
+         _flow(_IO + '  transform check = json.validate(schema: "schemas/order.schema.json")\n  in -> check -> out\n')),
+    Rule("E151", "a schema file is not valid JSON, or not a valid JSON Schema",
+         _flow(_IO + '  transform check = json.validate(schema: "README.md")\n  in -> check -> out\n'),
+         _flow(_IO + '  transform check = json.validate(schema: "schemas/order.schema.json")\n  in -> check -> out\n')),
+)  # fmt: skip
