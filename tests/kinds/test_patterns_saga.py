@@ -36,7 +36,9 @@ flow orders {
 def record(engine, saga_id: str) -> tuple[str, list[tuple[str, str, str]]]:
     store = engine.services.store
     (state,) = store.query("SELECT state FROM pattern_saga WHERE saga_id = ?", (saga_id,))
-    steps = store.query("SELECT target, action, status FROM pattern_saga_step WHERE saga_id = ? ORDER BY seq", (saga_id,))
+    steps = store.query(
+        "SELECT target, action, status FROM pattern_saga_step WHERE saga_id = ? ORDER BY seq", (saga_id,)
+    )
     return state[0], [tuple(s) for s in steps]
 
 
@@ -50,7 +52,12 @@ async def test_a_saga_that_succeeds_runs_every_step_once_in_order(engine):
     assert done.headers["saga-outcome"] == "completed" and done.headers["saga-id"] == "o1"
     assert record(engine, "o1") == (
         "completed",
-        [("reserve_payment", "do", "done"), ("reserve_stock", "do", "done"), ("notify", "do", "done"), ("ship", "do", "done")],
+        [
+            ("reserve_payment", "do", "done"),
+            ("reserve_stock", "do", "done"),
+            ("notify", "do", "done"),
+            ("ship", "do", "done"),
+        ],
     )
     again = await hub.send("in", {"order": "o1", "address": "dock 4"})  # redelivered: nothing runs twice
     assert again.ok and len(hub.received("do")) == 3 and len(hub.received("done")) == 2
@@ -68,7 +75,7 @@ async def test_a_failed_step_compensates_the_completed_ones_last_first(engine):
     assert failed.headers["saga-outcome"] == "compensated" and failed.headers["error-node"] == "order"
     assert failed.headers["error-message"] == (
         "saga 'o2' failed at 'ship' (node_failed: expression `body.address | upper ~ (1 / (0 if body.address == "
-        "\"nowhere\" else 1)) | string` failed: division by zero); compensated: release_stock, release_payment"
+        '"nowhere" else 1)) | string` failed: division by zero); compensated: release_stock, release_payment'
     )
     assert record(engine, "o2") == (
         "compensated",
@@ -113,4 +120,6 @@ def test_saga_steps_must_name_transforms_or_sinks_of_the_flow():
     assert codes(head % '{do: "in"}' + "}") == ["E115"]
     assert codes(head % '{do: "s"}' + "}") == ["E115"]
     assert codes(head % '{do: "out", redo: "out"}' + "}") == ["E103"]
-    assert codes(head % '{do: "pay", undo: "refund"}' + "  sink pay = memory.out()\n  sink refund = memory.out()\n}") == []
+    assert (
+        codes(head % '{do: "pay", undo: "refund"}' + "  sink pay = memory.out()\n  sink refund = memory.out()\n}") == []
+    )

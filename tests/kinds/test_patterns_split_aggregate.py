@@ -67,7 +67,13 @@ flow batch {
   on error order -> late
 }
 """
-LINES = {"lines": [{"sku": "a", "qty": 2, "price": 5}, {"sku": "flaky", "qty": 1, "price": 7}, {"sku": "c", "qty": 1, "price": 1}]}
+LINES = {
+    "lines": [
+        {"sku": "a", "qty": 2, "price": 5},
+        {"sku": "flaky", "qty": 1, "price": 7},
+        {"sku": "c", "qty": 1, "price": 1},
+    ]
+}
 
 
 async def test_split_then_aggregate_rebuilds_the_batch_once(tmp_path):
@@ -160,7 +166,6 @@ async def test_aggregate_without_a_completion_does_not_compile():
     assert codes(text) == ["E104"]
 
 
-
 ORU = (
     "MSH|^~\\&|LAB|HOSP|EHR|HOSP|20240101120000||ORU^R01|MSG001|P|2.5\r"
     "PID|1||12345^^^HOSP||Doe^Jane\r"
@@ -174,7 +179,7 @@ ORU = (
 
 async def test_hl7_split_gives_each_obr_with_its_obx_behind_the_header(engine):
     text = SPLIT.replace('split(items: "body.lines")', 'split(hl7: "OBR")').replace(
-        "json.map(mode: \"merge\") { half: 1 / body.n * 2 }", 'json.map { order: hl7["OBR-3"]; tests: hl7["OBX[*]-3"] }'
+        'json.map(mode: "merge") { half: 1 / body.n * 2 }', 'json.map { order: hl7["OBR-3"]; tests: hl7["OBX[*]-3"] }'
     )
     await engine.deploy(compile_ok(text))
     hub = hub_of(engine.services)
@@ -197,7 +202,9 @@ async def test_xml_split_by_xpath_gives_each_element_as_a_document(engine):
 
 
 def test_split_options_are_checked_when_the_flow_compiles():
-    head = "flow a {\n  source in = memory.in()\n  transform p = split(%s)\n  sink out = memory.out()\n  in -> p -> out\n}"
+    head = (
+        "flow a {\n  source in = memory.in()\n  transform p = split(%s)\n  sink out = memory.out()\n  in -> p -> out\n}"
+    )
     assert codes(head % 'items: "body.a", hl7: "OBR"') == ["E104"]
     assert codes(head % 'xpath: "/a["') == ["E130"]
     assert codes(head % 'hl7: "obr"') == ["E103"]
