@@ -9,7 +9,6 @@ logs). Exit codes follow the rest of the CLI: 0 success, 1 the server refused
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import sys
 from enum import StrEnum
@@ -22,6 +21,7 @@ import typer
 
 from dsl import Diagnostic, Severity, parse
 from dsl.ast import Span
+from flowengine.logs import configure
 
 TOKEN_ENV = "FLOWENGINE_TOKEN"
 ServerUrl = Annotated[
@@ -34,6 +34,11 @@ CaCert = Annotated[
 DEFAULT_SERVER = "http://127.0.0.1:8080"
 
 
+class LogFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
 def _fail(message: str, code: int = 1) -> typer.Exit:
     typer.echo(f"error: {message}", err=True)
     return typer.Exit(code)
@@ -44,7 +49,7 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on")] = 8080,
     state: Annotated[
         Path, typer.Option(envvar="FLOWENGINE_STATE", help="SQLite file of deployed flows (FLOWENGINE_STATE)")
-    ] = Path("flowengine-state.db"),
+    ] = Path(".flowengine/state.db"),
     tokens: Annotated[
         Path | None,
         typer.Option(
@@ -61,13 +66,14 @@ def serve(
     base_dir: Annotated[
         Path | None, typer.Option(help="Where relative file options (schemas, templates) resolve; default: cwd")
     ] = None,
-    log_level: Annotated[str, typer.Option(help="debug, info, warning or error")] = "info",
+    log_level: Annotated[str, typer.Option(help="debug (one line per message), info, warning or error")] = "info",
+    log_format: Annotated[LogFormat, typer.Option(help="text, or json: one object per line")] = LogFormat.text,
 ) -> None:
     """Run the engine with its management API; deployed flows persist in --state."""
     from flowengine.api import ServeOptions, Settings, Tokens, serve
     from flowengine.api.auth import TokenConfigError
 
-    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure(log_level, log_format.value)
     if (certfile is None) != (keyfile is None):
         raise _fail("--certfile and --keyfile go together", 2)
     missing = [str(p) for p in (certfile, keyfile) if p is not None and not p.is_file()]

@@ -58,7 +58,9 @@ def _api_fallback(app: FastAPI) -> None:
             return ApiError(405, "method_not_allowed", message, headers={"allow": ", ".join(allowed)}).response()
         return ApiError(404, "not_found", f"no API endpoint {request.url.path}").response()
 
-    app.add_api_route(API_FALLBACK, unknown, methods=[*API_METHODS, "PATCH", "HEAD", "OPTIONS"], include_in_schema=False)
+    app.add_api_route(
+        API_FALLBACK, unknown, methods=[*API_METHODS, "PATCH", "HEAD", "OPTIONS"], include_in_schema=False
+    )
 
 
 def _served(app: FastAPI, scope: dict[str, Any]) -> bool:

@@ -37,7 +37,7 @@ Viewer = Depends(require(Role.viewer))
 Deployer = Depends(require(Role.deployer))
 Admin = Depends(require(Role.admin))
 
-Name = Annotated[str, Path(pattern=FLOW_NAME, max_length=128, description="The flow's name")]
+Name = Annotated[str, Path(pattern=FLOW_NAME, max_length=128, description="The flow's name", examples=["hello"])]
 DryRun = Annotated[bool, Query(description="Compile and lint only: start and store nothing")]
 IfMatch = Annotated[str | None, Header(description="ETag of the revision the change is based on")]
 

@@ -30,7 +30,7 @@ log = logging.getLogger("flowengine")
 class ServeOptions:
     host: str = "127.0.0.1"
     port: int = 8080
-    state: Path = Path("flowengine-state.db")
+    state: Path = Path(".flowengine/state.db")
     certfile: Path | None = None
     keyfile: Path | None = None
     max_body_bytes: int = 1_048_576

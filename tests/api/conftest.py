@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
+import os
+import shutil
+import signal
 import ssl
-from collections.abc import AsyncIterator
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
@@ -92,3 +100,42 @@ async def api(tmp_path: Path) -> AsyncIterator[ApiServer]:
 async def admin(api: ApiServer) -> AsyncIterator[httpx.AsyncClient]:
     async with api.client("admin") as client:
         yield client
+
+
+FLOWENGINE = shutil.which("flowengine", path=str(Path(sys.executable).parent)) or "flowengine"
+
+
+def write_tokens(directory: Path) -> Path:
+    path = directory / "tokens.json"
+    path.write_text(json.dumps({token: role for role, token in TOKENS.items()}))
+    return path
+
+
+@contextlib.contextmanager
+def serve_process(directory: Path, *args: str, scheme: str = "http") -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """`flowengine serve` as a user starts it, stopped with SIGTERM; yields the process and its URL."""
+    port = free_port()
+    url = f"{scheme}://127.0.0.1:{port}"
+    proc = subprocess.Popen(
+        [FLOWENGINE, "serve", "--port", str(port), "--state", str(directory / "state.db"), *args],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                httpx.get(f"{url}/healthz", timeout=2, verify=False)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline and proc.poll() is None, "the server did not start"
+                time.sleep(0.1)
+        yield proc, url
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+        if proc.stdout is not None and not proc.stdout.closed:
+            proc.communicate(timeout=30)
