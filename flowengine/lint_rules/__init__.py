@@ -1,10 +1,12 @@
 """The lint rules: the checks `flowengine lint` runs beyond the compiler, and the one
 documented list of every diagnostic code (docs/diagnostics.md is generated from it).
 
-    E201  unused node               W202  shadowed field or key
+    W201  unused node               W202  shadowed field or key
     W203  constant condition        W204  arm after an always-true `when`
     W205  sink without error route  W206  json.map field not in the input's schema
     W207  plain-text secret         E141  variable missing from --env-file
+    W208  aggregate timeout, no error route
+    W209  aggregate without a timeout
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 from flowengine.lint_rules.base import Finding, LintContext, Rule
 from flowengine.lint_rules.catalogue import CATALOGUE, ENV_FILE
 from flowengine.lint_rules.conditions import AFTER_UNCONDITIONAL, CONSTANT
+from flowengine.lint_rules.patterns import ENDLESS_GROUP, UNHANDLED_TIMEOUT
 from flowengine.lint_rules.schema_fields import UNKNOWN_FIELD
 from flowengine.lint_rules.structure import UNHANDLED_SINK, UNUSED
 from flowengine.lint_rules.values import PLAINTEXT_SECRET, SHADOWED
@@ -24,6 +27,8 @@ CHECKS: tuple[Rule, ...] = (
     UNHANDLED_SINK,
     UNKNOWN_FIELD,
     PLAINTEXT_SECRET,
+    UNHANDLED_TIMEOUT,
+    ENDLESS_GROUP,
 )
 """The rules the linter runs over each compiled flow."""
 

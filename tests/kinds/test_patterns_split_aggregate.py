@@ -208,3 +208,12 @@ def test_split_options_are_checked_when_the_flow_compiles():
     assert codes(head % 'items: "body.a", hl7: "OBR"') == ["E104"]
     assert codes(head % 'xpath: "/a["') == ["E130"]
     assert codes(head % 'hl7: "obr"') == ["E103"]
+
+
+def test_lint_warns_of_aggregates_that_could_wait_for_ever_or_time_out_unhandled():
+    from flowengine.lint import lint_text
+    from flowengine.lint_rules.patterns import ENDLESS_GROUP, UNHANDLED_TIMEOUT
+
+    for rule in (UNHANDLED_TIMEOUT, ENDLESS_GROUP):
+        assert [d.code for d in lint_text(rule.example, "t.flow")] == [rule.code]
+        assert lint_text(rule.fixed, "t.flow") == []
