@@ -2,10 +2,9 @@
 
 The compiler's own checks (syntax, kinds, options, names, graph shape) run on
 every compile; the rules of `flowengine.lint_rules` add what only a linter
-should say (unused nodes, constant conditions, plain-text secrets...). Then:
+should say (nodes that never get a message, constant conditions, plain-text
+secrets...). Then:
 
-- a rule that `supersedes` others replaces their diagnostic at the same span
-  (an unused node is E201, not also "unreachable" and "no way out");
 - with `env_file`, the flows are compiled against that file's variables only,
   and an unset one is E141 naming the file instead of E140;
 - `# flowengine: ignore[CODE, ...]` on a line drops those codes (or prefixes)
@@ -121,10 +120,7 @@ def lint_result(result: CompileResult, options: LintOptions, base_dir: Path | No
         for flow, compiled in zip(result.syntax.flows, result.flows, strict=True):
             ctx = LintContext(flow, compiled, base_dir)
             for rule in CHECKS:
-                found = list(rule.run(ctx))
-                spans = {d.span for d in found}
-                diagnostics = [d for d in diagnostics if d.code not in rule.supersedes or d.span not in spans]
-                diagnostics.extend(found)
+                diagnostics.extend(rule.run(ctx))
     if options.env_file is not None:
         diagnostics = [_env_file_diagnostic(d, options.env_file) if d.code == "E140" else d for d in diagnostics]
     suppressed = _suppressions(result.text)

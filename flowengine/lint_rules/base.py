@@ -11,7 +11,7 @@ the rule list, its docs and its behaviour cannot drift apart.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
@@ -55,7 +55,6 @@ class Rule:
     example: str | None  # a flow that triggers the code (None: not expressible as a flow)
     fixed: str | None = None  # the example, corrected
     check: Check | None = None
-    supersedes: tuple[str, ...] = field(default=())  # codes this one replaces at the same span
 
     @property
     def severity(self) -> Severity:

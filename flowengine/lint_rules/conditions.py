@@ -85,21 +85,36 @@ def constant_conditions(ctx: LintContext) -> Iterator[Finding]:
             yield Finding(f"filter '{decl.name}' has a constant condition: it {effect}", opt.value.span)
 
 
+def _always(arm: ast.Arm) -> bool:
+    if arm.condition is None:
+        return False
+    value = constant_value(arm.condition)
+    return value is not _UNKNOWN and bool(value)
+
+
+def never_taken(branch: ast.BranchDecl) -> list[ast.Arm]:
+    """The arms of a branch no message can take: constant-false ones, and all after an always-true one."""
+    out: list[ast.Arm] = []
+    for i, arm in enumerate(branch.arms):
+        if _always(arm):
+            return out + list(branch.arms[i + 1 :])
+        if arm.condition is not None and constant_value(arm.condition) is not _UNKNOWN:
+            out.append(arm)
+    return out
+
+
 def arms_after_unconditional(ctx: LintContext) -> Iterator[Finding]:
     for branch in _arms(ctx):
-        always: ast.Arm | None = None
-        for arm in branch.arms:
-            if always is not None and always.condition_span is not None:
-                yield Finding(
-                    f"the arm to '{arm.target}' is never taken: `when {always.condition}` "
-                    f"(line {always.condition_span.line}) matches every message first",
-                    arm.condition_span or arm.target_span,
-                    "remove the arms after it, or make its condition read the message",
-                )
-            elif arm.condition is not None and always is None:
-                value = constant_value(arm.condition)
-                if value is not _UNKNOWN and value:
-                    always = arm
+        always = next((a for a in branch.arms if _always(a)), None)
+        if always is None or always.condition_span is None:
+            continue
+        for arm in branch.arms[branch.arms.index(always) + 1 :]:
+            yield Finding(
+                f"the arm to '{arm.target}' is never taken: `when {always.condition}` "
+                f"(line {always.condition_span.line}) matches every message first",
+                arm.condition_span or arm.target_span,
+                "remove the arms after it, or make its condition read the message",
+            )
 
 
 _BRANCH = """\

@@ -10,6 +10,7 @@ from dsl import ast
 from flowengine.external import is_external
 from flowengine.graph import CompiledFlow, EdgeKind
 from flowengine.lint_rules.base import Finding, LintContext, Rule
+from flowengine.lint_rules.conditions import never_taken
 from flowengine.nodes import AsyncNode
 from flowengine.spec import Role
 
@@ -18,32 +19,54 @@ ANSWERING_SOURCES = frozenset({"http.listen", "mllp.listen", "memory.in"})
 a failure goes back to the sender, who decides; other sources redeliver it."""
 
 
-def _named(flow: ast.Flow) -> set[str]:
-    """Every node name a chain, arm or error route mentions."""
-    names: set[str] = set()
-    for stmt in flow.statements:
-        if isinstance(stmt, ast.Chain):
-            names.update(n.name for n in stmt.names)
-        elif isinstance(stmt, ast.ErrorRoute):
-            names.add(stmt.handler.name)
-            if stmt.node is not None:
-                names.add(stmt.node.name)
-        elif isinstance(stmt, ast.BranchDecl):
-            names.update(a.target for a in stmt.arms)
-    return names
+_FORWARD = (EdgeKind.NEXT, EdgeKind.WHEN, EdgeKind.ELSE, EdgeKind.CALL)
+
+
+def _dead_arms(ctx: LintContext) -> set[tuple[str, str]]:
+    """(branch, target) edges every arm of which is never taken."""
+    dead: set[tuple[str, str]] = set()
+    for decl in ctx.decls.values():
+        if isinstance(decl, ast.BranchDecl):
+            never = never_taken(decl)
+            for target in {a.target for a in never}:
+                if all(a in never for a in decl.arms if a.target == target):
+                    dead.add((decl.name, target))
+    return dead
+
+
+def _flow_handler_used(flow: CompiledFlow) -> bool:
+    """Whether some node on a normal path has no error route of its own (so the flow's takes over)."""
+    sources = [i.name for i in flow.by_role(Role.SOURCE)]
+    normal = nx.DiGraph((u, v) for u, v, d in flow.graph.edges(data=True) if d["kind"] in _FORWARD)
+    reached = {n for s in sources if s in normal for n in nx.descendants(normal, s)}
+    return any(n != flow.error_handler and not flow.successors(n, EdgeKind.ERROR) for n in reached)
 
 
 def unused_nodes(ctx: LintContext) -> Iterator[Finding]:
-    used = _named(ctx.flow)
-    used.update(v for _, v, d in ctx.compiled.graph.edges(data=True) if d["kind"] is EdgeKind.CALL)
-    for name, decl in ctx.decls.items():
-        if name not in used:
-            role = decl.role if isinstance(decl, ast.NodeDecl) else "branch"
-            yield Finding(
-                f"{role} '{name}' is declared but never used: no edge, arm or error route names it",
-                decl.span,
-                f"connect it (e.g. `<node> -> {name}`) or remove it",
-            )
+    flow = ctx.compiled
+    dead_arms = _dead_arms(ctx)
+    handler_used = flow.error_handler is not None and _flow_handler_used(flow)
+    for info in flow.infos():
+        if info.role is Role.SOURCE or (info.name == flow.error_handler and handler_used):
+            continue
+        reasons = []
+        for u, _, d in flow.graph.in_edges(info.name, data=True):
+            if (u, info.name) in dead_arms:
+                reasons.append(f"the arm of '{u}' leading to it is never taken")
+            elif d["kind"] is EdgeKind.ERROR and flow.info(u).role is Role.SOURCE:
+                reasons.append(f"it handles the errors of source '{u}', and a source never fails")
+            else:
+                break
+        else:
+            if info.name == flow.error_handler:
+                reasons.append("every node it would handle has an error route of its own")
+            if reasons:  # no incoming edge at all is E120's
+                yield Finding(
+                    f"{info.role.value} '{info.name}' never gets a message: " + "; ".join(reasons),
+                    info.span,
+                    "remove it, or route to it from where messages fail or pass (a source's messages fail "
+                    "at the nodes after it: `on error <node> -> ...`)",
+                )
 
 
 def _redelivering_sources(flow: CompiledFlow) -> list[str]:
@@ -71,25 +94,27 @@ def unhandled_sink_errors(ctx: LintContext) -> Iterator[Finding]:
 
 
 UNUSED = Rule(
-    "E201",
-    "a node no chain, arm or error route names (it would never get a message)",
+    "W201",
+    "a node that is connected but never gets a message (only never-taken arms or never-used error routes lead to it)",
     """\
 flow f {
   source in = memory.in()
   sink out = memory.out()
-  sink old = memory.out()
+  sink failed = log(level: "error")
   in -> out
+  on error in -> failed
 }
 """,
     """\
 flow f {
   source in = memory.in()
   sink out = memory.out()
+  sink failed = log(level: "error")
   in -> out
+  on error out -> failed
 }
 """,
     unused_nodes,
-    supersedes=("E120", "E121"),
 )
 
 UNHANDLED_SINK = Rule(
