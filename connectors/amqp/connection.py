@@ -209,14 +209,9 @@ class AmqpConnection:
         while True:
             await self._wake.wait()
             self._wake.clear()
-            if not self.is_up:
-                await self._discard_old()
-                try:
-                    await self._open()
-                except ConnectorError as err:
-                    await self._retry_later(attempt, f"reconnect failed: {err}")
-                    attempt += 1
-                    continue
+            if not self.is_up and not await self._reconnect(attempt):
+                attempt += 1
+                continue
             failed = await self._setup_pending()
             if failed:
                 await self._retry_later(attempt, f"setup of {', '.join(sorted(failed))} failed")
@@ -224,11 +219,28 @@ class AmqpConnection:
             else:
                 attempt = 0
 
+    async def _reconnect(self, attempt: int) -> bool:
+        """One attempt, after a jittered wait even the first time: engines that lost the
+        same broker do not all come back in the same instant."""
+        await self._discard_old()
+        delay = self.backoff.delay(attempt)
+        log.info("amqp connection %r to %s: reconnect attempt %d in %.1fs", self.name, masked(self.url),
+                 attempt + 1, delay)
+        await asyncio.sleep(delay)
+        try:
+            await self._open()
+        except ConnectorError as err:
+            log.warning("amqp connection %r: reconnect attempt %d failed: %s", self.name, attempt + 1, err)
+            self._wake.set()
+            return False
+        return True
+
     async def _discard_old(self) -> None:
-        """Release what is left of a dropped connection (its socket writer, its tasks)."""
+        """Release what is left of a dropped connection. Bounded: aiormq's own closing of a
+        dropped connection can still be under way, and must not hold up the reconnect."""
         if self._conn is not None:
             with contextlib.suppress(Exception):
-                await self._conn.close()
+                await asyncio.wait_for(self._conn.close(), 2)
 
     async def _setup_pending(self) -> list[str]:
         failed = []

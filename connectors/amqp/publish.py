@@ -5,9 +5,10 @@ connection. `process` returns once the broker confirmed the message (for a
 persistent message on a durable queue: written to disk). Anything else raises
 `DeliveryFailed`, so the source message is not acknowledged:
 
-    broker nack                          -> "the broker refused the message"
-    returned as unroutable (mandatory)   -> "no queue is bound for routing key ..."
+    broker nack                          -> "the broker refused the message ..."
+    returned as unroutable (mandatory)   -> "unroutable: no queue is bound to ..."
     exchange missing (channel closed)    -> the broker's NOT_FOUND text; channel reopened
+    connection lost before the confirm   -> fails at once (the message may still arrive: a duplicate)
     connection down                      -> waits up to `connect_wait` s, then fails
     no confirm within `timeout` s        -> fails (the message may still arrive: a duplicate)
 """

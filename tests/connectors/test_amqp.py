@@ -8,6 +8,7 @@ import httpx
 import orjson
 import pytest
 
+from connectors.amqp.connection import DEFAULT_URL, AmqpConnection, Backoff, connections
 from connectors.memory import hub_of
 from flowengine.engine import Engine
 from flowengine.errors import ConnectorError
@@ -321,3 +322,34 @@ async def test_example_flow_orders_amqp_runs(engine: Engine, http_server: httpx.
     assert accepted.status_code == 202 and accepted.headers["x-order-id"] == order["id"]
     assert refused.status_code == 422
     assert stats["publish"].sent == 1
+
+
+async def test_publish_while_disconnected_fails_after_connect_wait_then_recovers() -> None:
+    outq = unique("out")
+    flow = f"""
+flow offline {{
+  source web = memory.in()
+  sink out = amqp.publish(routing_key: "{outq}", connect_wait: 0.2)
+  web -> out
+}}
+"""
+    engine = Engine()
+    slow = AmqpConnection(DEFAULT_URL, backoff=Backoff(initial=2.0))  # first reconnect after 1-2 s
+    connections(engine.services)[DEFAULT_URL] = slow
+    async with broker() as b:
+        got = await b.relay(unique("unused"), outq)
+        try:
+            await engine.deploy(compile_ok(flow))
+            hub, out = hub_of(engine.services), engine.flows["offline"].flow.info("out").runtime
+            assert await kill_connections(engine) == 1
+            await until(lambda: not out.connected)
+            offline = await hub.send("web", {"n": 1})
+            await until(lambda: out.connected)
+            online = await hub.send("web", {"n": 2})
+            await got.wait_count(1)
+        finally:
+            await engine.stop()
+    assert not offline.ok and offline.error is not None
+    assert offline.error.message == "not connected to the broker (waited 0.2s)"
+    assert online.ok
+    assert orjson.loads(got.messages[0].body) == {"n": 2}

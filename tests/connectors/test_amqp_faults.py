@@ -27,13 +27,12 @@ flow relay_under_fire {{
 """
     async with broker() as b:
         got = await b.relay(inq, outq)
+        await b.publish_many(inq, [orjson.dumps({"n": i}) for i in range(TOTAL)])
         async with deployed(flow) as (engine,):
-            producer = asyncio.create_task(b.publish_many(inq, [orjson.dumps({"n": i}) for i in range(TOTAL)]))
             cuts = 0
             for at in CUTS_AT:
                 await got.wait_for(lambda ms, at=at: len(ms) >= at, timeout=30)
                 cuts += await kill_connections(engine)
-            await producer
             await got.wait_for(lambda _: len(got.ids) >= TOTAL, timeout=40)
             await asyncio.sleep(0.5)  # let late duplicates arrive, so the count is honest
             stats = engine.flows["relay_under_fire"].stats
