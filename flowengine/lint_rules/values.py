@@ -12,6 +12,7 @@ from flowengine.lint_rules.base import Finding, LintContext, Rule
 _SECRET_WORDS = {"password", "passwd", "pwd", "secret", "token", "apikey", "authorization", "credentials"}
 _SECRET_JOINED = ("api_key", "api-key", "private_key", "private-key", "client_secret", "access_key")
 _USERINFO = re.compile(r"[a-z][a-z0-9+.-]*://[^/\s:@]*:([^/\s@]+)@", re.I)
+_URL = re.compile(r"[a-z][a-z0-9+.-]*://", re.I)  # a secret URL option is only secret for its password
 _ENV_MARK = "\x00"
 
 
@@ -83,7 +84,7 @@ def _scan(key: str, value: ast.Value, secret: bool) -> Iterator[Finding]:
     secret = secret or _secret_key(key)
     if isinstance(value, ast.StringValue):
         m = _USERINFO.search(_literal(value))
-        if secret and _plain_secret(value):
+        if secret and _plain_secret(value) and not _URL.match(_literal(value)):
             env = re.sub(r"\W", "_", key).upper()
             yield Finding(
                 f"'{key}' is written in plain text; anyone who can read this file can read it",
