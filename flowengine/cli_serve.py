@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import ssl
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -73,7 +74,6 @@ def serve(
     from flowengine.api import ServeOptions, Settings, Tokens, serve
     from flowengine.api.auth import TokenConfigError
 
-    configure(log_level, log_format.value)
     if (certfile is None) != (keyfile is None):
         raise _fail("--certfile and --keyfile go together", 2)
     missing = [str(p) for p in (certfile, keyfile) if p is not None and not p.is_file()]
@@ -83,6 +83,7 @@ def serve(
         table = Tokens.load(tokens)
     except TokenConfigError as err:
         raise _fail(str(err), 2) from None
+    configure(log_level, log_format.value)
     options = ServeOptions(
         host=host,
         port=port,
@@ -100,7 +101,8 @@ def serve(
 def _client(server: str, cacert: Path | None) -> httpx.Client:
     token = os.environ.get(TOKEN_ENV)
     headers = {"authorization": f"Bearer {token}"} if token else {}
-    return httpx.Client(base_url=server, headers=headers, timeout=120, verify=str(cacert) if cacert else True)
+    verify = ssl.create_default_context(cafile=str(cacert)) if cacert else True
+    return httpx.Client(base_url=server, headers=headers, timeout=120, verify=verify)
 
 
 def _call(client: httpx.Client, method: str, url: str, **kwargs: Any) -> httpx.Response:

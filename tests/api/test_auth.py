@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
+import pytest_asyncio
 
 from flowengine.api import Role, Tokens
 from flowengine.api.auth import NO_TOKENS, TokenConfigError, digest
@@ -38,20 +38,27 @@ CALLERS = ["anonymous", "bad-token", "viewer", "deployer", "admin"]
 
 
 async def _with_echo(server: ApiServer) -> ApiServer:
-    """Two revisions of `echo`, deployed straight through the manager."""
-    await server.start()
+    """Exactly two revisions of `echo` and nothing else, deployed straight through the manager."""
     manager = server.parts.manager  # type: ignore[union-attr]
+    for dep in manager.deployments.all():
+        await manager.delete(dep.name)
     for tag in "12":
         text = echo_flow(tag)
         await manager.update(manager.compile(text, "echo.flow"), text, "echo.flow", if_match=None)
     return server
 
 
-@pytest.fixture
-async def served(tmp_path: Path) -> AsyncIterator[ApiServer]:
-    server = await _with_echo(ApiServer(tmp_path / "state.db"))
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def shared(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[ApiServer]:
+    """One server for the whole matrix (starting one per case would dominate the run time)."""
+    server = await ApiServer(tmp_path_factory.mktemp("auth") / "state.db").start()
     yield server
     await server.stop()
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def served(shared: ApiServer) -> ApiServer:
+    return await _with_echo(shared)
 
 
 def expected(least: Role | None, caller: str, allowed: int) -> int:
@@ -62,6 +69,7 @@ def expected(least: Role | None, caller: str, allowed: int) -> int:
     return allowed if Role[caller] >= least else 403
 
 
+@pytest.mark.asyncio(loop_scope="module")
 @pytest.mark.parametrize("caller", CALLERS)
 @pytest.mark.parametrize(
     ("method", "path", "least", "kwargs", "allowed"), ENDPOINTS, ids=lambda v: v if isinstance(v, str) else None
@@ -80,7 +88,7 @@ async def test_auth_matrix(served, method, path, least, kwargs, allowed, caller)
 
 
 async def test_without_tokens_the_api_is_closed_but_flows_serve(tmp_path):
-    server = await _with_echo(ApiServer(tmp_path / "state.db", tokens=Tokens()))
+    server = await _with_echo(await ApiServer(tmp_path / "state.db", tokens=Tokens()).start())
     try:
         async with server.client("admin") as client:
             for method, path, least, kwargs, allowed in ENDPOINTS:
