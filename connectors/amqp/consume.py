@@ -25,7 +25,7 @@ import aiormq
 from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractIncomingMessage, AbstractQueue
 
 from connectors.amqp.connection import URL_FIELD, AmqpConnection, NodeLog, connection_for, describe, resolve_url
-from connectors.amqp.convert import to_message
+from connectors.amqp.convert import attempt_of, to_message
 from connectors.amqp.publish import EXCHANGE_TYPES
 from flowengine.build import BuildContext
 from flowengine.nodes import Source, SourceContext
@@ -39,7 +39,7 @@ class AmqpConsume(Source):
     def __init__(self, flow: str, name: str, url: str, queue: str, *, declare: bool, durable: bool, quorum: bool,
                  bindings: list[dict[str, str]], prefetch: int, consumer_tag: str | None,
                  dead_letter_exchange: str | None, dead_letter_routing_key: str | None,
-                 requeue_on_failure: bool, requeue_delay: float) -> None:
+                 requeue_on_failure: bool, requeue_delay: float, max_attempts: int | None = None) -> None:
         super().__init__(name, "amqp.consume")
         self.log = NodeLog(flow, name)
         self.url = url
@@ -54,6 +54,7 @@ class AmqpConsume(Source):
         self.dead_letter_routing_key = dead_letter_routing_key
         self.requeue_on_failure = requeue_on_failure
         self.requeue_delay = requeue_delay
+        self.max_attempts = max_attempts
         self.unsettled = 0
         """Deliveries whose ack/nack could not be sent (connection lost): the broker redelivers them."""
         self._conn: AmqpConnection | None = None
@@ -181,6 +182,11 @@ class AmqpConsume(Source):
         if outcome.ok:
             await self._send(incoming, "ack")
             return
+        if self.max_attempts is not None and attempt_of(incoming) >= self.max_attempts:
+            self.log.warning("message %s failed on delivery %d of %d: rejected to the dead-letter exchange",
+                             incoming.message_id, attempt_of(incoming), self.max_attempts)
+            await self._send(incoming, "nack", requeue=False)
+            return
         if self.requeue_on_failure and self.requeue_delay and _channel_open(incoming):
             await asyncio.sleep(self.requeue_delay)
         await self._send(incoming, "nack", requeue=self.requeue_on_failure)
@@ -205,14 +211,21 @@ def build(ctx: BuildContext) -> AmqpConsume:
     opts = ctx.options
     if opts["quorum"] and not opts["durable"]:
         raise ctx.fail("quorum queues are always durable; remove `durable: false`", "durable")
+    if opts.get("max_attempts") and not (opts["quorum"] and opts.get("dead_letter_exchange")):
+        raise ctx.fail("max_attempts needs quorum: true (it counts deliveries exactly) and a dead_letter_exchange "
+                       "(where the message goes after its last attempt)", "max_attempts")
+    if opts["ordered"] and opts["prefetch"] != 1 and "prefetch" in ctx.option_spans:
+        raise ctx.fail("ordered: true processes one message at a time; remove prefetch", "prefetch")
     for option in ("quorum", "dead_letter_exchange", "dead_letter_routing_key"):
         if not opts["declare"] and opts.get(option):
             raise ctx.fail(f"{option} only applies when the queue is declared here (declare: true)", option,
                            hint="with declare: false the queue's arguments are whatever it was created with")
     return AmqpConsume(
         ctx.flow, ctx.name, resolve_url(opts.get("url")), opts["queue"], declare=opts["declare"],
-        durable=opts["durable"], quorum=opts["quorum"], bindings=opts.get("bindings", []), prefetch=opts["prefetch"],
+        durable=opts["durable"], quorum=opts["quorum"], bindings=opts.get("bindings", []),
+        prefetch=1 if opts["ordered"] else opts["prefetch"],
         consumer_tag=opts.get("consumer_tag"), dead_letter_exchange=opts.get("dead_letter_exchange"),
+        max_attempts=opts.get("max_attempts"),
         dead_letter_routing_key=opts.get("dead_letter_routing_key"),
         requeue_on_failure=opts["requeue_on_failure"], requeue_delay=float(opts["requeue_delay"]),
     )
@@ -262,6 +275,10 @@ SPEC = KindSpec(
                                          "default: their own"),
         "requeue_on_failure": Field({"type": "boolean"}, "Nack a failed message back to the queue; false: reject "
                                     "it to the dead-letter exchange", default=True),
+        "ordered": Field({"type": "boolean"}, "Keep the queue's order: one message in flight at a time (prefetch 1); "
+                         "a failed message is retried before the next", default=False),
+        "max_attempts": Field({"type": "integer", "minimum": 1}, "Dead-letter a message after this many failed "
+                              "deliveries (a poison message); needs quorum: true and a dead_letter_exchange"),
         "requeue_delay": Field({"type": "number", "minimum": 0}, "Seconds a failed message is held before it is "
                                "requeued, so a persistent failure does not spin", default=1),
     },
