@@ -90,17 +90,18 @@ def load(path: Path) -> TestFile:
         raise TestFileError(path, line, col, f"not valid YAML: {err.problem or err}") from None
     err = best_match(_VALIDATOR.iter_errors(data))
     if err is not None:
-        line, col = _position(root, list(err.absolute_path))
+        line, col = _position(root, list(err.absolute_path), _unknown_key(err))
         where = _dotted(list(err.absolute_path)) or "top level"
         raise TestFileError(path, line, col, f"{where}: {_short(err)}")
     flow_path = path.parent / data["flow"] if "flow" in data else flow_of(path)
     if not flow_path.is_file():
         raise TestFileError(path, 1, 1, f"the flow file {flow_path} does not exist")
     cases = [_case(c, _position(root, ["cases", i])[0]) for i, c in enumerate(data["cases"])]
-    names = [c.name for c in cases]
+    seen: set[str] = set()
     for c in cases:
-        if names.count(c.name) > 1:
+        if c.name in seen:
             raise TestFileError(path, c.line, 1, f"two cases are named '{c.name}'; names must be unique")
+        seen.add(c.name)
     return TestFile(path, flow_path, data.get("name"), dict(data.get("env", {})), cases)
 
 
@@ -121,11 +122,12 @@ def _case(data: dict[str, Any], line: int) -> Case:
     )
 
 
-def _position(node: yaml.Node | None, path: list[Any]) -> tuple[int, int]:
-    """Line and column of the YAML node at `path` (or of the deepest one that exists)."""
-    for key in path:
+def _position(node: yaml.Node | None, path: list[Any], key_name: str | None = None) -> tuple[int, int]:
+    """Line and column of the YAML node at `path` (or of the deepest one that exists);
+    with `key_name`, of that key in the mapping at `path`."""
+    for key in [*path, *([key_name] if key_name else [])]:
         if isinstance(node, yaml.MappingNode):
-            node = next((v for k, v in node.value if k.value == key), node)
+            node = next((k if key == key_name else v for k, v in node.value if k.value == key), node)
         elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
             node = node.value[key]
         else:
@@ -142,15 +144,21 @@ def _dotted(path: list[Any]) -> str:
     return out
 
 
+def _unknown_key(err: jsonschema.ValidationError) -> str | None:
+    if err.validator == "additionalProperties" and isinstance(err.instance, dict):
+        known = err.schema.get("properties", {})
+        return next((k for k in sorted(err.instance) if k not in known), None)
+    return None
+
+
 def _short(err: jsonschema.ValidationError) -> str:
     """A one-line reason, with "did you mean" for a misspelt section or key."""
-    if err.validator == "additionalProperties" and isinstance(err.instance, dict):
+    unknown = _unknown_key(err)
+    if unknown is not None:
         known = list(err.schema.get("properties", {}))
-        unknown = sorted(k for k in err.instance if k not in known)
-        if unknown:
-            close = difflib.get_close_matches(unknown[0], known, n=1)
-            hint = f"did you mean '{close[0]}'?" if close else "expected one of: " + ", ".join(known)
-            return f"unknown key '{unknown[0]}'; {hint}"
+        close = difflib.get_close_matches(unknown, known, n=1)
+        hint = f"did you mean '{close[0]}'?" if close else "expected one of: " + ", ".join(known)
+        return f"unknown key '{unknown}'; {hint}"
     if err.validator == "oneOf" and isinstance(err.instance, dict):
         return f"expected {_one_of_keys(err.schema)}; got keys: {', '.join(err.instance) or 'none'}"
     return err.message

@@ -1,0 +1,66 @@
+"""`flowengine test` and `flowengine fmt` as commands: output, files written, exit codes."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+from typer.testing import CliRunner
+
+from flowengine.cli import app
+from tests.flowengine.test_flowtest import FAILING, FLOW
+
+runner = CliRunner()
+PASSING = "cases:\n  - name: big order\n    send: {queue: {json: {id: A, total: 500}}}\n    expect: {vip: 1}\n"
+
+
+def test_test_command_passes_and_reports_coverage(tmp_path):
+    (tmp_path / "shop.flow").write_text(FLOW)
+    (tmp_path / "shop.test.yaml").write_text(PASSING)
+    result = runner.invoke(app, ["test", str(tmp_path)])
+    assert result.exit_code == 0, result.stdout
+    assert f"{tmp_path / 'shop.test.yaml'}::big order PASSED" in result.stdout
+    assert "3 of 5 edges exercised (60%)" in result.stdout and "1 passed in" in result.stdout
+    low = runner.invoke(app, ["test", "--min-coverage", "80", str(tmp_path)])
+    assert low.exit_code == 1 and "edge coverage of shop is 60%, under --min-coverage 80" in low.stderr
+
+
+def test_test_command_fails_and_writes_junit_xml(tmp_path):
+    (tmp_path / "shop.flow").write_text(FLOW)
+    (tmp_path / "shop.test.yaml").write_text(FAILING)
+    junit = tmp_path / "junit.xml"
+    result = runner.invoke(app, ["test", "--junit-xml", str(junit), "--no-coverage", str(tmp_path)])
+    assert result.exit_code == 1 and "FAILURES" in result.stdout and "edge coverage" not in result.stdout
+    assert ET.parse(junit).getroot().get("failures") == "2"
+
+
+def test_test_command_usage_and_nothing_to_run(tmp_path):
+    assert runner.invoke(app, ["test", str(tmp_path / "missing")]).exit_code == 2
+    empty = runner.invoke(app, ["test", str(tmp_path)])
+    assert empty.exit_code == 1 and "no flow tests (*.test.yaml) found under" in empty.stderr
+
+
+MESSY = "flow x {\n  source in=memory.in()\n  sink out = memory.out()  # kept\n  in->out\n}\n"
+TIDY = "flow x {\n  source in = memory.in()\n  sink out  = memory.out()  # kept\n  in -> out\n}\n"
+
+
+def test_fmt_check_diff_and_rewrite(tmp_path):
+    flow = tmp_path / "x.flow"
+    flow.write_text(MESSY)
+    check = runner.invoke(app, ["fmt", "--check", str(tmp_path)])
+    assert check.exit_code == 1 and check.stdout == f"would reformat {flow}\n" and flow.read_text() == MESSY
+    diff = runner.invoke(app, ["fmt", "--diff", str(flow)])
+    assert diff.exit_code == 1 and diff.stdout.startswith(f"--- {flow}\n+++ {flow}\n")
+    assert "-  in->out\n" in diff.stdout and "+  in -> out\n" in diff.stdout
+    rewrite = runner.invoke(app, ["fmt", str(tmp_path)])
+    assert rewrite.exit_code == 0 and flow.read_text() == TIDY
+    assert runner.invoke(app, ["fmt", "--check", str(flow)]).exit_code == 0
+
+
+def test_fmt_reads_standard_input_and_refuses_what_does_not_parse(tmp_path):
+    piped = runner.invoke(app, ["fmt", "-"], input=MESSY)
+    assert piped.exit_code == 0 and piped.stdout == TIDY
+    bad = tmp_path / "bad.flow"
+    bad.write_text("flow x {\n  in => out\n}\n")
+    result = runner.invoke(app, ["fmt", "--check", str(tmp_path)])
+    assert result.exit_code == 1 and f"{bad}:2:6: E001 syntax error" in result.stderr
+    assert bad.read_text() == "flow x {\n  in => out\n}\n"
