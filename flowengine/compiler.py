@@ -23,7 +23,7 @@ from dsl import ast, parse
 from dsl.diagnostics import Diagnostic, Severity, has_errors
 from flowengine.build import BuildContext, BuildError
 from flowengine.graph import CompiledFlow, EdgeKind, NodeInfo
-from flowengine.policy import POLICY_FIELDS, Policy
+from flowengine.policy import POLICY_FIELDS, SOURCE_FIELDS, Policy
 from flowengine.registry import Registry, default_registry
 from flowengine.rules import check_graph
 from flowengine.spec import Field, KindSpec, MappingUse, Role
@@ -192,7 +192,7 @@ class _FlowCompiler:
     def _options(self, spec: KindSpec, decl: ast.NodeDecl, info: NodeInfo) -> dict[str, ast.Span]:
         resolver = ValueResolver(self.env)
         spans: dict[str, ast.Span] = {}
-        fields = {**spec.options, **(POLICY_FIELDS if spec.role is not Role.SOURCE else {})}
+        fields = {**spec.options, **_common_fields(spec)}
         invalid: set[str] = set()
         for opt in decl.options:
             field_spec = fields.get(opt.key)
@@ -220,6 +220,8 @@ class _FlowCompiler:
         policy_options = {k: info.options.pop(k) for k in POLICY_FIELDS if k in info.options}
         if not invalid & policy_options.keys():
             info.policy = Policy.from_options(policy_options)
+        if spec.role is Role.SOURCE and "max_message_bytes" not in spec.options:
+            info.max_bytes = info.options.pop("max_message_bytes", None)
         for name, f in spec.options.items():
             if f.required and name not in info.options:
                 self.error("E104", f"'{spec.name}' needs option '{name}': {f.description}", decl.kind_span)
@@ -320,6 +322,13 @@ class _FlowCompiler:
         close = difflib.get_close_matches(name, list(compiled.graph.nodes), n=1, cutoff=0.6)
         self.error("E110", f"undefined node '{name}'" + (f"; did you mean '{close[0]}'?" if close else ""), span)
         return False
+
+
+def _common_fields(spec: KindSpec) -> dict[str, Field]:
+    """Options the engine handles for every kind of a role: policies, source size limits."""
+    if spec.role is not Role.SOURCE:
+        return POLICY_FIELDS
+    return {} if "max_body_bytes" in spec.options else SOURCE_FIELDS
 
 
 def _within(inner: ast.Span, outer: ast.Span) -> bool:

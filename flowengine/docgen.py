@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flowengine.policy import POLICY_FIELDS
+from flowengine.policy import POLICY_FIELDS, SOURCE_FIELDS
 from flowengine.registry import Registry
 from flowengine.spec import KindSpec, MappingUse
 
@@ -49,6 +49,12 @@ def node_reference(registry: Registry) -> str:
         "| option | type | description |",
         "|---|---|---|",
         *(f"| `{name}` | object | {f.description} |" for name, f in POLICY_FIELDS.items()),
+        "",
+        "Every source (but `http.listen`, which refuses oversized requests with 413 itself) also accepts:",
+        "",
+        "| option | type | description |",
+        "|---|---|---|",
+        *(f"| `{name}` | integer | {f.description} |" for name, f in SOURCE_FIELDS.items()),
         "",
     ]
     for spec in registry.walk():

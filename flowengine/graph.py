@@ -41,6 +41,7 @@ class NodeInfo:
     display_options: dict[str, Any] = field(default_factory=dict)
     runtime: Node | None = None
     policy: Policy | None = None
+    max_bytes: int | None = None  # sources: larger bodies fail with too_large
     arms: tuple[ast.Arm, ...] = ()
     mapping: tuple[ast.MapEntry, ...] = ()
 

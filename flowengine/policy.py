@@ -63,6 +63,13 @@ BREAKER_FIELD = Field(
 
 POLICY_FIELDS = {"retry": RETRY_FIELD, "circuit_breaker": BREAKER_FIELD}
 
+SIZE_FIELD = Field(
+    {"type": "integer", "minimum": 1},
+    "Largest message body accepted, in bytes; a larger one fails with too_large and goes to the error route",
+)
+SOURCE_FIELDS = {"max_message_bytes": SIZE_FIELD}
+"""Options every source accepts (except those with a size limit of their own, like http.listen)."""
+
 
 @dataclass(frozen=True)
 class RetryPolicy:

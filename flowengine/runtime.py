@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from flowengine.errors import MessageError, NodeFailed
+from flowengine.errors import MessageError, MessageTooLarge, NodeFailed
 from flowengine.graph import CompiledFlow, EdgeKind
 from flowengine.message import Message
 from flowengine.nodes import AsyncNode, Branch, Node, Output, Settle, Source, SourceContext, Transform
@@ -68,6 +68,7 @@ class _Step:
     stats: NodeStats
     policy: Policy | None
     kind: str = ""
+    max_bytes: int | None = None
     targets: frozenset[str] = frozenset()  # where a branch may route: its outgoing edges
 
 
@@ -112,6 +113,7 @@ class FlowRuntime:
                 stats,
                 info.policy,
                 info.kind,
+                info.max_bytes,
             )
             self._steps[info.name].targets = frozenset(flow.successors(info.name, *_ROUTES))
         self._sources = [s for s in self._steps.values() if s.mode is _Mode.SOURCE]
@@ -270,7 +272,12 @@ class FlowRuntime:
         exchange.source, exchange.source_node = msg, step.name
         outcome = Outcome(ok=True, exchange=exchange)
         try:
-            if self._tracer is None:
+            if step.max_bytes is not None and len(msg.body) > step.max_bytes:
+                too_large = MessageTooLarge(
+                    f"body of {len(msg.body)} bytes is over the limit of {step.max_bytes} bytes"
+                )
+                await self._fail(step, msg, too_large, outcome)
+            elif self._tracer is None:
                 await self._forward(step, msg, outcome)
             else:
                 with self._tracer.message_span(self.name, step.name, msg):

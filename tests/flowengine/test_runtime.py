@@ -241,3 +241,22 @@ async def test_duplicate_deploy_is_refused(engine: Engine):
     await engine.deploy(flow)
     with pytest.raises(ValueError, match="already running"):
         await engine.deploy(flow)
+
+
+async def test_oversized_message_goes_to_the_error_route_with_the_reason(engine: Engine):
+    await start(engine, """
+flow big {
+  source in = memory.in(max_message_bytes: 16)
+  sink out = memory.out()
+  sink errors = memory.out()
+  in -> out
+  on error -> errors
+}""")
+    hub = hub_of(engine.services)
+    assert (await hub.send("in", Message(b"small"))).ok
+    outcome = await hub.send("in", Message(b"x" * 17))
+    assert outcome.handled and outcome.error is not None and outcome.error.status == 413
+    (refused,) = hub.received("errors")
+    assert refused.headers["error-node"] == "in"
+    assert refused.headers["error-message"] == "body of 17 bytes is over the limit of 16 bytes"
+    assert [m.body for m in hub.received("out")] == [b"small"]
