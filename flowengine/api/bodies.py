@@ -48,7 +48,11 @@ async def flow_text(request: Request, limit: int) -> FlowText:
             return FlowText(source=body.decode("utf-8"))
         except UnicodeDecodeError:
             raise ApiError(400, "bad_request", "the flow text is not UTF-8") from None
-    raise ApiError(415, "unsupported_media", f"send the flow as text/plain or application/json, not {media}")
+    raise ApiError(
+        415,
+        "unsupported_media",
+        f"send the flow as text/plain or application/json, not {media} (curl: -H 'content-type: text/plain')",
+    )
 
 
 def _from_json(body: bytes) -> FlowText:
