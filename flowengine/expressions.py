@@ -11,6 +11,7 @@ is a load-time error with a suggestion rather than a silent `null`.
 from __future__ import annotations
 
 import difflib
+import functools
 import time
 import uuid
 from collections.abc import Callable
@@ -93,6 +94,14 @@ def _unwrap(value: Any) -> Any:
     return None if isinstance(value, jinja2.Undefined) else value
 
 
+@functools.lru_cache(maxsize=4096)
+def _compiled(source: str) -> tuple[frozenset[str], Any]:
+    """Parse and compile an expression once per process: flows repeat expressions (`body.id`),
+    and `lint` of many files or a redeploy would compile each again. Failures are not cached."""
+    tree = _PLAIN.parse("{{ (" + source + ") }}")
+    return _free_names(_PLAIN, tree), _PLAIN.compile_expression(source, undefined_to_none=False)
+
+
 class Expression:
     """A compiled expression; call it with a message to evaluate it."""
 
@@ -101,9 +110,7 @@ class Expression:
     def __init__(self, source: str) -> None:
         self.source = source
         try:
-            tree = _PLAIN.parse("{{ (" + source + ") }}")
-            self.needs = _free_names(_PLAIN, tree)
-            self._fn = _PLAIN.compile_expression(source, undefined_to_none=False)
+            self.needs, self._fn = _compiled(source)
         except jinja2.TemplateSyntaxError as err:
             raise ExpressionError(_syntax_message(err, source), _filter_hint(err)) from None
 
@@ -116,18 +123,22 @@ class Expression:
             raise NodeFailed(f"expression `{self.source}` failed: {err}") from err
 
 
+@functools.lru_cache(maxsize=4096)
+def _compiled_template(source: str, autoescape: bool) -> tuple[frozenset[str], jinja2.Template]:
+    """Like `_compiled`, for templates."""
+    env = _ESCAPED if autoescape else _PLAIN
+    return _free_names(env, env.parse(source)), env.from_string(source)
+
+
 class Template:
     """A compiled template rendering text from a message."""
 
     __slots__ = ("_tpl", "needs", "source")
 
     def __init__(self, source: str, *, autoescape: bool = False) -> None:
-        env = _ESCAPED if autoescape else _PLAIN
         self.source = source
         try:
-            tree = env.parse(source)
-            self.needs = _free_names(env, tree)
-            self._tpl = env.from_string(source)
+            self.needs, self._tpl = _compiled_template(source, autoescape)
         except jinja2.TemplateSyntaxError as err:
             raise ExpressionError(_syntax_message(err, source), _filter_hint(err), line=err.lineno or 1) from None
 

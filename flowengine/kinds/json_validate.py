@@ -7,6 +7,7 @@ listing each violation with its JSON pointer (an HTTP source answers 422).
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 from typing import Any
@@ -69,14 +70,22 @@ def _registry_for(schema_dir: Path) -> Registry:
     return Registry(retrieve=retrieve)
 
 
+@functools.lru_cache(maxsize=256)
+def _checked(path: Path, stamp: tuple[int, int]) -> Any:
+    """The schema in `path`, checked against the meta-schema once per file version (`stamp`:
+    mtime and size): the check costs more than the rest of a compile. Failures are not cached."""
+    schema = _load(path)
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return schema
+
+
 def build(ctx: BuildContext) -> JsonValidate:
     path = ctx.resolve_file("schema")
     try:
-        schema = _load(path)
+        stat = path.stat()
+        schema = _checked(path, (stat.st_mtime_ns, stat.st_size))
     except (OSError, orjson.JSONDecodeError) as err:
         raise ctx.fail(f"schema '{path}' is not valid JSON: {err}", "schema", code="E151") from None
-    try:
-        jsonschema.Draft202012Validator.check_schema(schema)
     except jsonschema.SchemaError as err:
         raise ctx.fail(f"schema '{path}' is not a valid JSON Schema: {err.message}", "schema", code="E151") from None
     validator = jsonschema.Draft202012Validator(
