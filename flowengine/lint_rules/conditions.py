@@ -7,6 +7,7 @@ comparisons and `and`/`or`/`not`. Only such expressions are evaluated here
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from typing import Any
 
@@ -36,6 +37,7 @@ _CONSTANT_NODES = (
 _UNKNOWN = object()
 
 
+@functools.lru_cache(maxsize=4096)
 def constant_value(source: str) -> Any:
     """The value of a condition that reads nothing from the message, else `_UNKNOWN`."""
     try:

@@ -12,6 +12,7 @@ listed and did not are reported — usually a typo.
 from __future__ import annotations
 
 import difflib
+import functools
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -102,16 +103,15 @@ class _Schemas:
         return None
 
 
-def _body_paths(source: str) -> Iterator[list[str | int]]:
-    """Each `body.a["b"][0]` chain an expression reads, as [a, b, 0]."""
+@functools.lru_cache(maxsize=4096)
+def _body_paths(source: str) -> tuple[tuple[str | int, ...], ...]:
+    """Each `body.a["b"][0]` chain an expression reads, as (a, b, 0)."""
     try:
         tree = _ENV.parse("{{ (" + source + ") }}")
     except jinja2.TemplateSyntaxError:
-        return
-    for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
-        path = _chain(node)
-        if path:
-            yield path
+        return ()
+    chains = (_chain(node) for node in tree.find_all((nodes.Getattr, nodes.Getitem)))
+    return tuple(tuple(c) for c in chains if c)
 
 
 def _chain(node: nodes.Node) -> list[str | int] | None:
@@ -151,7 +151,7 @@ def unknown_fields(ctx: LintContext) -> Iterator[Finding]:
 
 def _check_entry(entry: ast.MapEntry, schemas: _Schemas, where: Path, validator: str) -> Iterator[Finding]:
     reported: set[tuple[str | int, ...]] = set()
-    for path in sorted(_body_paths(entry.expr), key=len):
+    for path in sorted((list(p) for p in _body_paths(entry.expr)), key=len):
         if any(tuple(path[: len(r)]) == r for r in reported):
             continue
         for depth in range(1, len(path) + 1):
