@@ -39,6 +39,18 @@ def endless_group(ctx: LintContext) -> Iterator[Finding]:
             )
 
 
+_HANDLED = """\
+flow f {
+  source in = memory.in()
+  transform g = aggregate(size: 3, timeout: "1m")
+  sink out = memory.out()
+  sink late = memory.out()
+  in -> g -> out
+  on error g -> late
+}
+"""
+"""An aggregate as it should be: a size, a timeout, and a route for the groups that time out."""
+
 UNHANDLED_TIMEOUT = Rule(
     "W208",
     "an aggregate whose groups can time out incomplete has no error route to send them to",
@@ -50,16 +62,7 @@ flow f {
   in -> g -> out
 }
 """,
-    """\
-flow f {
-  source in = memory.in()
-  transform g = aggregate(size: 3, timeout: "1m")
-  sink out = memory.out()
-  sink late = memory.out()
-  in -> g -> out
-  on error g -> late
-}
-""",
+    _HANDLED,
     unhandled_timeout,
 )
 
@@ -74,15 +77,6 @@ flow f {
   in -> g -> out
 }
 """,
-    """\
-flow f {
-  source in = memory.in()
-  transform g = aggregate(size: 3, timeout: "1m")
-  sink out = memory.out()
-  sink late = memory.out()
-  in -> g -> out
-  on error g -> late
-}
-""",
+    _HANDLED,
     endless_group,
 )

@@ -1,97 +1,70 @@
-"""The example flows of the patterns run as documented: flows/order-saga.flow against real
-HTTP services, flows/lab-split-aggregate.flow from HL7 in to per-patient summaries out."""
+"""The example flows of the patterns run as documented: flows/order-saga.flow against services
+over real HTTP, flows/lab-split-aggregate.flow from HL7 in to per-patient summaries out."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
-
-import orjson
-import pytest
-import uvicorn
-
 from connectors.memory import hub_of
 from flowengine.message import Message
-from tests.conftest import REPO, compile_ok, free_port
-from tests.kinds.patterns_helpers import until
+from tests.conftest import REPO, compile_ok
 
-
-class Services:
-    """Real HTTP services on loopback that record each call (method, path, JSON body) and
-    answer `failing` paths with 503, every other one with 200 and the request's body."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, str, object]] = []
-        self.failing: set[str] = set()
-
-    async def __call__(self, scope, receive, send) -> None:  # a bare ASGI app
-        if scope["type"] != "http":
-            return
-        body = b""
-        while True:
-            event = await receive()
-            body += event.get("body", b"")
-            if not event.get("more_body"):
-                break
-        self.calls.append((scope["method"], scope["path"], orjson.loads(body) if body else None))
-        status = 503 if scope["path"] in self.failing else 200
-        await send(
-            {"type": "http.response.start", "status": status, "headers": [(b"content-type", b"application/json")]}
-        )
-        await send({"type": "http.response.body", "body": body or b"{}"})
-
-
-@pytest.fixture
-async def services() -> AsyncIterator[tuple[Services, str]]:
-    app = Services()
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.01)
-    yield app, f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    await task
-
-
-ORDER = {
-    "id": "A-1",
-    "customer": {"name": "Ada", "email": "ada@example.org"},
-    "country": "DE",
-    "items": [{"sku": "X1", "qty": 1, "price": 9.99}],
+SERVICES = """
+flow services "Payments, stock, shipping and the chart: HTTP endpoints that record each call" {
+  source pay    = http.listen(path: "/pay/reservations", method: "POST")
+  source unpay  = http.listen(path: "/pay/reservations/{id}", method: "DELETE")
+  source hold   = http.listen(path: "/stock/holds", method: "POST")
+  source unhold = http.listen(path: "/stock/holds/{id}", method: "DELETE")
+  source ship   = http.listen(path: "/ship/shipments", method: "POST")
+  source chart  = http.listen(path: "/patients/{id}/lab", method: "POST")
+  sink calls    = memory.out()
+  branch answer {
+      when attributes['http.path'] == '/ship/shipments' and '"NOSHIP"' in text -> refuse
+      else -> ok
+  }
+  sink ok       = http.reply()
+  sink refuse   = http.reply(status: 503)
+  pay -> calls
+  unpay -> calls
+  hold -> calls
+  unhold -> calls
+  ship -> calls
+  chart -> calls
+  calls -> answer
 }
+"""
+
+ORDER = {"id": "A-1", "customer": {"name": "Ada", "email": "ada@example.org"}, "country": "DE",
+         "items": [{"sku": "X1", "qty": 1, "price": 9.99}]}  # fmt: skip
 
 
-async def test_order_saga_flow_confirms_or_compensates_in_reverse(engine, http_server, services):
-    app, url = services
+def calls(engine) -> list[tuple[str, str]]:
+    return [(m.attributes["http.method"], m.attributes["http.path"]) for m in hub_of(engine.services).received("calls")]
+
+
+async def test_order_saga_flow_confirms_or_compensates_in_reverse(engine, http_server):
+    await engine.deploy(compile_ok(SERVICES))
+    url = str(http_server.base_url)
     text = (REPO / "flows/order-saga.flow").read_text()
     env = {"PAYMENTS_URL": url + "/pay", "STOCK_URL": url + "/stock", "SHIPPING_URL": url + "/ship"}
     await engine.deploy(compile_ok(text, "flows/order-saga.flow", env=env))
 
     ok = await http_server.post("/checkout", json=ORDER)
     assert ok.status_code == 201 and ok.headers["x-order-id"] == "A-1"
-    assert [(m, p) for m, p, _ in app.calls] == [
-        ("POST", "/pay/reservations"),
-        ("POST", "/stock/holds"),
-        ("POST", "/ship/shipments"),
-    ]
+    assert calls(engine) == [("POST", "/pay/reservations"), ("POST", "/stock/holds"), ("POST", "/ship/shipments")]
 
-    app.calls.clear()
-    app.failing.add("/ship/shipments")
-    refused = await http_server.post("/checkout", json={**ORDER, "id": "A-2"})
+    refused = await http_server.post("/checkout", json={**ORDER, "id": "NOSHIP"})  # shipping refuses this one
     assert refused.status_code == 409
     assert refused.json()["outcome"] == "compensated"
     assert refused.json()["reason"].endswith("compensated: release_stock, release_payment")
-    assert [(m, p) for m, p, _ in app.calls] == [
+    assert calls(engine)[3:] == [
         ("POST", "/pay/reservations"),
         ("POST", "/stock/holds"),
         ("POST", "/ship/shipments"),
         ("POST", "/ship/shipments"),  # its own retry, before the saga gives up
-        ("DELETE", "/stock/holds/A-2"),
-        ("DELETE", "/pay/reservations/A-2"),
+        ("DELETE", "/stock/holds/NOSHIP"),
+        ("DELETE", "/pay/reservations/NOSHIP"),
     ]
     journal = engine.services.store.query(
-        "SELECT target, action, status FROM pattern_saga_step WHERE saga_id = 'A-2' ORDER BY seq"
+        "SELECT target, action, status FROM pattern_saga_step WHERE saga_id = 'NOSHIP' ORDER BY seq"
     )
     assert [tuple(r) for r in journal][-3:] == [
         ("book_shipment", "do", "failed"),
@@ -110,13 +83,15 @@ def oru(control: str, patient: str, *orders: tuple[str, str, str]) -> bytes:
     return ("\r".join(segments) + "\r").encode()
 
 
-async def test_lab_flow_splits_orders_and_sends_one_summary_per_patient(engine, services):
-    app, url = services
+async def test_lab_flow_splits_orders_and_sends_one_summary_per_patient(engine, http_server):
+    await engine.deploy(compile_ok(SERVICES))
     text = (REPO / "flows/lab-split-aggregate.flow").read_text()
     text = text.replace('mllp.listen(port: 2576, host: "${LAB_MLLP_HOST:-127.0.0.1}")', "memory.in()")
     text = text.replace('timeout: "30s"', 'timeout: "300ms"')
     assert "memory.in()" in text and '"300ms"' in text
-    await engine.deploy(compile_ok(text, "flows/lab-split-aggregate.flow", env={"CHART_URL": url}))
+    await engine.deploy(
+        compile_ok(text, "flows/lab-split-aggregate.flow", env={"CHART_URL": str(http_server.base_url)})
+    )
     hub = hub_of(engine.services)
     for msg in (
         oru("1", "P1", ("CBC", "13", ""), ("NA", "150", "H")),
@@ -125,8 +100,7 @@ async def test_lab_flow_splits_orders_and_sends_one_summary_per_patient(engine, 
     ):
         outcome = await hub.send("lab", Message(msg, content_type="application/hl7-v2"))
         assert outcome.ok and outcome.exchange.reply is not None  # the lab's ACK
-    await until(lambda: len(app.calls) == 2)
-    summaries = {path: body for _, path, body in app.calls}
+    summaries = {m.attributes["http.path"]: m.json for m in await hub.wait_for("calls", 2)}
     assert summaries["/patients/P1/lab"]["orders"] == ["CBC panel", "NA panel", "GLU panel"]
     assert summaries["/patients/P1/lab"]["abnormal"] == ["NA panel"]
     assert [r["code"] for r in summaries["/patients/P1/lab"]["results"]] == ["CBC", "NA", "GLU"]

@@ -24,6 +24,7 @@ from flowengine.expressions import Expression
 from flowengine.kinds import json_map
 from flowengine.kinds.patterns._durable import Ticker, body_value, log, tick_interval
 from flowengine.kinds.patterns._groups import COMPLETE, EXPIRED, Group, Groups
+from flowengine.kinds.patterns._values import per_message
 from flowengine.message import Message
 from flowengine.nodes import AsyncNode, Emit, Transform
 from flowengine.outcome import Outcome
@@ -151,7 +152,10 @@ class Aggregate(AsyncNode):
 
     def _short(self, group: Group) -> NodeFailed:
         have = len(group.members)
-        of = f" of {self.size(group.members[-1])}" if self.size else ""
+        try:
+            of = f" of {self.size(group.members[-1])}" if self.size else ""
+        except MessageError:
+            of = ""  # the size was unreadable: the timeout is the news here
         return NodeFailed(f"group '{group.key}' timed out after {self.timeout:g}s with {have}{of} message(s)")
 
     def _collected(self, key: str, members: list[Message], complete: bool, message_id: str | None = None) -> Message:
@@ -165,24 +169,6 @@ class Aggregate(AsyncNode):
         )
 
 
-def _size(ctx: BuildContext) -> Size | None:
-    raw = ctx.options.get("size")
-    if raw is None:
-        return None
-    if isinstance(raw, int):
-        return lambda msg: raw
-    expr = ctx.option_expression("size")
-
-    def size(msg: Message) -> int:
-        value = expr(msg)
-        try:
-            return int(value)
-        except (TypeError, ValueError):
-            raise NodeFailed(f"size `{expr.source}` gave {value!r}, not a whole number") from None
-
-    return size
-
-
 def build(ctx: BuildContext) -> Aggregate:
     if not {"size", "complete_when", "timeout"} & ctx.options.keys():
         raise ctx.fail("'aggregate' needs a completion: 'size', 'complete_when' or 'timeout'", code="E104")
@@ -193,7 +179,7 @@ def build(ctx: BuildContext) -> Aggregate:
         ctx.name,
         ctx.flow,
         ctx.option_expression("key"),
-        _size(ctx),
+        per_message(ctx, "size", int, "a whole number") if "size" in ctx.options else None,
         condition,
         timeout,
         ctx.options["timeout_from"],

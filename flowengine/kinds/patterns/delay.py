@@ -11,10 +11,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from flowengine.build import BuildContext
 from flowengine.durations import SCHEMA as DURATION
 from flowengine.durations import seconds
-from flowengine.errors import NodeFailed
+from flowengine.kinds.patterns._values import per_message
 from flowengine.message import Message
 from flowengine.nodes import AsyncNode
 from flowengine.spec import Field, KindSpec, Role
@@ -33,26 +32,6 @@ class Delay(AsyncNode):
         return msg
 
 
-def _duration(ctx: BuildContext) -> Duration:
-    raw = ctx.options["for"]
-    try:
-        fixed = seconds(raw)
-    except ValueError:
-        fixed = None
-    if fixed is not None:
-        return lambda msg: fixed
-    expr = ctx.option_expression("for")
-
-    def duration(msg: Message) -> float:
-        value = expr(msg)
-        try:
-            return seconds(value)
-        except (TypeError, ValueError):
-            raise NodeFailed(f"delay `{expr.source}` gave {value!r}, not a duration") from None
-
-    return duration
-
-
 SPEC = KindSpec(
     name="delay",
     role=Role.TRANSFORM,
@@ -61,7 +40,7 @@ SPEC = KindSpec(
         "The message stays unacknowledged while it waits (a crash means redelivery) and counts against the "
         "source's in-flight limit. Every delay is capped by `max`."
     ),
-    build=lambda ctx: Delay(ctx.name, _duration(ctx), seconds(ctx.options["max"])),
+    build=lambda ctx: Delay(ctx.name, per_message(ctx, "for", seconds, "a duration"), seconds(ctx.options["max"])),
     options={
         "for": Field(
             {"anyOf": [DURATION, {"type": "string", "minLength": 1}]},

@@ -57,6 +57,8 @@ class Wiretap(Transform):
             await self._call(self.to, copy)
         except MessageError as err:
             log.warning("flow %s: %s: copy of %s failed at '%s': %s", self.flow, self.name, copy.id, self.to, err)
+        except Exception:  # never let a tap's surprise escape into an unwatched task
+            log.exception("flow %s: %s: copy of %s failed at '%s'", self.flow, self.name, copy.id, self.to)
 
     async def close(self) -> None:
         """Let copies on their way finish (briefly), so a stop does not cut them off."""
