@@ -68,7 +68,12 @@ def compile_one(source: str, file: str, base_dir: Path | None) -> Compiled:
 
 
 def compile_for_view(source: str, file: str, base_dir: Path | None) -> Compiled:
-    """Compile a stored revision to show it, even if the environment no longer satisfies it."""
+    """Compile a stored revision to show it, even if the environment no longer satisfies it
+    (only a text that no longer parses, say after an upgrade of the language, cannot be shown)."""
     result, redact = compile_source(source, file, base_dir)
+    if not result.flows:
+        raise ApiError(
+            422, "invalid_flow", "the stored revision no longer parses", extra=report_json(result, file, redact)
+        )
     warnings = [d for d in result.diagnostics if d.severity is Severity.WARNING]
     return Compiled(result.flows[0], warnings, redact)

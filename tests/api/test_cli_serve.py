@@ -131,3 +131,18 @@ def test_serve_usage_errors(tmp_path):
     )
     unreachable = cli("deploy", HELLO_FILE, "--server", "http://127.0.0.1:9")
     assert unreachable.exit_code == 1 and unreachable.stderr.startswith("error: cannot reach http://127.0.0.1:9")
+
+
+def test_tls_and_connection_limit_reach_uvicorn(tmp_path):
+    from fastapi import FastAPI
+
+    from flowengine.api import ServeOptions
+    from flowengine.api.server import uvicorn_config
+
+    options = ServeOptions(certfile=tmp_path / "c.pem", keyfile=tmp_path / "k.pem", limit_concurrency=7)
+    config = uvicorn_config(FastAPI(), options)
+    assert (config.ssl_certfile, config.ssl_keyfile, config.limit_concurrency) == (
+        str(tmp_path / "c.pem"),
+        str(tmp_path / "k.pem"),
+        7,
+    )

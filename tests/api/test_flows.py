@@ -433,3 +433,15 @@ async def test_secrets_from_env_never_appear_in_responses(admin, monkeypatch):
     assert "${ECHO_PATH_SECRET}" in detail["source"]
     assert {n["name"]: n["options"] for n in detail["nodes"]}["copy"] == {"channel": "${ECHO_PATH_SECRET}"}
     assert "***" in json.dumps(answers[-3].json()["diagnostics"])
+
+
+async def test_a_flow_whose_broker_is_unreachable_answers_503_and_is_not_recorded(admin):
+    text = (
+        "flow q {\n"
+        '  source in = amqp.consume(url: "amqp://guest:guest@127.0.0.1:1/", queue: "api-unreachable")\n'
+        "  sink out = log()\n  in -> out\n}\n"
+    )
+    resp = await admin.post("/api/flows", content=text, headers=TEXT)
+    assert resp.status_code == 503 and resp.json()["error"]["type"] == "unavailable"
+    assert resp.json()["error"]["message"].startswith("flow 'q' could not start: cannot connect to amqp://guest:***@")
+    assert (await admin.get("/api/flows/q")).status_code == 404
