@@ -11,6 +11,7 @@ from flowengine.build import BuildContext
 from flowengine.compiler import compile_text
 from flowengine.engine import Engine
 from flowengine.errors import DeliveryFailed
+from flowengine.graph import CompiledFlow
 from flowengine.message import Message
 from flowengine.nodes import AsyncNode
 from flowengine.registry import Registry, load_entry_points
@@ -51,12 +52,17 @@ def registry() -> Registry:
     return reg
 
 
-async def start(text: str, state: Path | None = None) -> tuple[Engine, MemoryHub]:
-    """Compile `text` (one flow) and run it on a fresh engine whose store is `state`."""
+def compile_text_ok(text: str) -> CompiledFlow:
+    """Compile `text` (one flow, test kinds included), which must have no errors."""
     result = compile_text(text, "test.flow", registry=registry(), env={}, base_dir=REPO / "flows")
     assert result.ok, "\n".join(d.render(text) for d in result.diagnostics)
+    return result.flows[0]
+
+
+async def start(text: str, state: Path | None = None) -> tuple[Engine, MemoryHub]:
+    """Compile `text` (one flow) and run it on a fresh engine whose store is `state`."""
     engine = Engine(Services(state) if state else None)
-    await engine.deploy(result.flows[0])
+    await engine.deploy(compile_text_ok(text))
     return engine, hub_of(engine.services)
 
 

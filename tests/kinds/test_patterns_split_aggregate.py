@@ -3,10 +3,12 @@ survive restarts without loss or double emission, completion by size, condition 
 
 from __future__ import annotations
 
+import asyncio
+
 from connectors.memory import hub_of
 from flowengine.message import Message
 from tests.conftest import codes, compile_ok
-from tests.kinds.patterns_helpers import SWITCHES, rows, start, stop, until
+from tests.kinds.patterns_helpers import SWITCHES, compile_text_ok, rows, start, stop, until
 
 SPLIT = """
 flow s {
@@ -217,3 +219,18 @@ def test_lint_warns_of_aggregates_that_could_wait_for_ever_or_time_out_unhandled
     for rule in (UNHANDLED_TIMEOUT, ENDLESS_GROUP):
         assert [d.code for d in lint_text(rule.example, "t.flow")] == [rule.code]
         assert lint_text(rule.fixed, "t.flow") == []
+
+
+async def test_a_group_being_sent_is_not_sent_again_by_the_new_version_during_a_hot_replace(tmp_path):
+    engine, hub = await start(BATCH % "400ms", tmp_path / "state.db")
+    old = SWITCHES["out"]
+    old.gate.clear()  # the old version's sink holds the group it is sending
+    sending = asyncio.create_task(hub.send("in", Message(json={"lines": LINES["lines"][:1]}, id="o5")))
+    await until(lambda: rows(engine, "SELECT state FROM pattern_aggregate_group") == [("complete",)])
+    replacing = asyncio.create_task(engine.replace(compile_text_ok(BATCH % "400ms")))
+    await asyncio.sleep(0.3)  # the new version's timer runs a few times meanwhile
+    old.gate.set()
+    await asyncio.wait_for(asyncio.gather(sending, replacing), 5)
+    assert len(old.seen) == 1 and SWITCHES["out"] is not old and SWITCHES["out"].seen == []
+    assert rows(engine, "SELECT COUNT(*) FROM pattern_aggregate_group") == [(0,)]
+    await stop(engine)

@@ -22,6 +22,10 @@ from flowengine.message import Message
 log = logging.getLogger("flowengine.patterns")
 
 MAX_BACKOFF = 30.0
+LEASE = 30.0
+"""Seconds a node holds the work it claimed (a group, a stream's head) while sending it. Another
+runtime of the same flow (during a hot replace) leaves it alone meanwhile; after a crash it is
+free again once the lease ran out."""
 
 
 def envelope(msg: Message) -> str:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from sqlite3 import Connection
 from uuid import uuid4
 
-from flowengine.kinds.patterns._durable import backoff, envelope, restore
+from flowengine.kinds.patterns._durable import LEASE, backoff, envelope, restore
 from flowengine.message import Message
 from flowengine.store import Store
 
@@ -129,12 +129,15 @@ class Groups:
         )
         return [r[0] for r in rows]
 
-    def load(self, gid: int) -> Group | None:
-        rows = self.store.query("SELECT key, state, message_id FROM pattern_aggregate_group WHERE id = ?", (gid,))
-        if not rows:
-            return None
-        key, state, message_id = rows[0]
-        return Group(gid, key, state, message_id, [restore(*r) for r in self.store.query(_MEMBERS, (gid,))])
+    def claim(self, gid: int, now: float) -> Group | None:
+        """The group, if it is due to be sent and nobody else is sending it; it is then ours for `LEASE`."""
+        with self.store.transaction() as db:
+            row = db.execute(
+                "UPDATE pattern_aggregate_group SET next_try = ? WHERE id = ? AND state != ? AND next_try <= ?"
+                " RETURNING key, state, message_id",
+                (now + LEASE, gid, OPEN, now),
+            ).fetchone()
+            return Group(gid, *row, members=_members(db, gid)) if row else None
 
     def delivered(self, group: Group, now: float) -> None:
         """Forget a delivered group, remembering its members' ids to drop their redeliveries."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from flowengine.kinds.patterns._durable import backoff, envelope, log, restore
+from flowengine.kinds.patterns._durable import LEASE, backoff, envelope, log, restore
 from flowengine.message import Message
 from flowengine.store import Store
 
@@ -66,9 +66,9 @@ class Streams:
             return (Added.STORED if cur.rowcount else Added.DUPLICATE), expected
 
     def head(self, key: str, now: float, window: int | None, timeout: float | None) -> tuple[int, Message] | None:
-        """The message to send next, or None while the stream waits (for a missing number, or
-        to retry a failed send). A gap is given up on once `window` messages wait behind it
-        or the oldest of them has waited `timeout` seconds."""
+        """The message to send next, claimed for `LEASE`; None while the stream waits (for a missing
+        number, to retry a failed send, or for another sender's claim). A gap is given up on once
+        `window` messages wait behind it or the oldest of them has waited `timeout` seconds."""
         with self.store.transaction() as db:
             expected, next_try = db.execute(
                 "SELECT next_seq, next_try FROM pattern_resequence_stream WHERE flow = ? AND node = ? AND key = ?",
@@ -100,6 +100,10 @@ class Streams:
                     "UPDATE pattern_resequence_stream SET next_seq = ? WHERE flow = ? AND node = ? AND key = ?",
                     (seq, *self.owner, key),
                 )
+            db.execute(
+                "UPDATE pattern_resequence_stream SET next_try = ? WHERE flow = ? AND node = ? AND key = ?",
+                (now + LEASE, *self.owner, key),
+            )
             return seq, restore(meta, body)
 
     def sent(self, key: str, seq: int) -> None:

@@ -61,7 +61,6 @@ class Aggregate(AsyncNode):
         self.ticker = Ticker(f"flow {flow}: aggregate {name}", tick_interval(timeout), self._tick)
         self._emit: Emit | None = None
         self._groups: Groups | None = None
-        self._busy: set[int] = set()
         self._next_purge = 0.0
 
     def attach(self, emit: Emit) -> None:
@@ -110,30 +109,24 @@ class Aggregate(AsyncNode):
     async def _deliver(self, gid: int) -> None:
         """Send a group on; forget it once every path finished, else retry it later."""
         assert self._groups is not None
-        if gid in self._busy:
+        group = self._groups.claim(gid, time.time())
+        if group is None:
+            return  # being sent already, or not due
+        outcome = await self._send(group)
+        if outcome.ok:
+            self._groups.delivered(group, time.time())
             return
-        self._busy.add(gid)
-        try:
-            group = self._groups.load(gid)
-            if group is None:
-                return
-            outcome = await self._send(group)
-            if outcome.ok:
-                self._groups.delivered(group, time.time())
-                return
-            wait = self._groups.failed(gid, time.time())
-            error = outcome.error.message if outcome.error else "failed"
-            log.warning(
-                "flow %s: %s could not send group '%s' (%s); retrying in %.1fs",
-                self.flow,
-                self.name,
-                group.key,
-                error,
-                wait,
-                extra={"flow": self.flow, "node": self.name, "message_id": group.message_id},
-            )
-        finally:
-            self._busy.discard(gid)
+        wait = self._groups.failed(gid, time.time())
+        error = outcome.error.message if outcome.error else "failed"
+        log.warning(
+            "flow %s: %s could not send group '%s' (%s); retrying in %.1fs",
+            self.flow,
+            self.name,
+            group.key,
+            error,
+            wait,
+            extra={"flow": self.flow, "node": self.name, "message_id": group.message_id},
+        )
 
     async def _send(self, group: Group) -> Outcome:
         assert self._emit is not None, "aggregate used before attach()"
