@@ -260,11 +260,12 @@ def _preview(compiled: Compiled, source: str, file: str, current: Deployment | N
 
 
 def _check_if_match(name: str, current: Deployment | None, if_match: str | None) -> None:
-    """RFC 9110 If-Match: `*` or a list of (possibly weak) ETags; the current hash must be among them."""
+    """RFC 9110 If-Match: `*`, or a list of ETags one of which is the current revision's
+    (compared strongly, as the RFC requires: a weak `W/"..."` never matches)."""
     if if_match is None:
         return
-    tags = {t.strip().removeprefix("W/").strip('"') for t in if_match.split(",")}
-    if current is not None and ("*" in tags or current.revision.hash in tags):
+    tags = {t.strip() for t in if_match.split(",")}
+    if current is not None and ("*" in tags or etag(current.revision.hash) in tags):
         return
     have = f"the current revision is {etag(current.revision.hash)}" if current else "the flow does not exist"
     raise ApiError(412, "precondition_failed", f"If-Match does not match flow '{name}': {have}")

@@ -35,8 +35,11 @@ def status_of(manager: FlowManager, dep: Deployment) -> Status:
     return dep.status
 
 
-def summary(manager: FlowManager, dep: Deployment, *, live: bool = True) -> FlowSummary:
+def summary(
+    manager: FlowManager, dep: Deployment, compiled: Compiled | None = None, *, live: bool = True
+) -> FlowSummary:
     """`live=False` describes a dry run's preview: nothing of it runs."""
+    compiled = compiled or manager.compiled(dep)
     runtime = manager.runtime(dep.name) if live else None
     status = status_of(manager, dep) if live else dep.status
     return FlowSummary(
@@ -44,7 +47,7 @@ def summary(manager: FlowManager, dep: Deployment, *, live: bool = True) -> Flow
         version=dep.revision.version,
         hash=dep.revision.hash,
         status=status,
-        description=manager.compiled(dep).flow.description if live else None,
+        description=compiled.flow.description,
         in_flight=runtime.in_flight if runtime else 0,
         updated_at=dep.updated_at,
         error=manager.failures.get(dep.name, "not running") if status == "failed" else None,
@@ -55,11 +58,8 @@ def detail(manager: FlowManager, dep: Deployment, compiled: Compiled | None = No
     compiled = compiled or manager.compiled(dep)
     runtime = manager.runtime(dep.name) if live else None
     graph = to_json(compiled.flow)
-    head = summary(manager, dep, live=live).model_dump()
-    if not live:
-        head["description"] = compiled.flow.description
     return FlowDetail(
-        **head,
+        **summary(manager, dep, compiled, live=live).model_dump(),
         file=dep.revision.file,
         source=dep.revision.source,
         nodes=[_node(n, runtime, compiled) for n in graph["nodes"]],

@@ -254,9 +254,13 @@ async def test_put_updates_keeps_history_and_honours_if_match(admin):
     )
     assert (await admin.get("/api/flows/echo")).json()["version"] == 2
     weak = await admin.put(
-        "/api/flows/echo", content=echo_flow("3"), headers={**TEXT, "if-match": f'W/{v2.headers["etag"]}, "x"'}
+        "/api/flows/echo", content=echo_flow("3"), headers={**TEXT, "if-match": f"W/{v2.headers['etag']}"}
     )
-    assert weak.json()["version"] == 3
+    assert weak.status_code == 412  # If-Match compares strongly
+    listed = await admin.put(
+        "/api/flows/echo", content=echo_flow("3"), headers={**TEXT, "if-match": f'"x", {v2.headers["etag"]}'}
+    )
+    assert listed.json()["version"] == 3
     star = await admin.put("/api/flows/echo", content=echo_flow("4"), headers={**TEXT, "if-match": "*"})
     assert star.json()["version"] == 4
     missing = await admin.put("/api/flows/hello", content=HELLO, headers={**TEXT, "if-match": "*"})
