@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flowengine.api.compiling import Compiled, compile_for_view, compile_one
-from flowengine.api.deployments import Deployment, Deployments, Revision, content_hash, now
+from flowengine.api.deployments import Deployment, Deployments, Revision, Wanted, content_hash, now
 from flowengine.api.errors import ApiError, not_found
 from flowengine.engine import Engine
 from flowengine.errors import ConnectorError
@@ -107,9 +107,7 @@ class FlowManager:
         if dry_run:
             return Change(_preview(compiled, source, file, None), compiled, created=True, dry_run=True)
         await self._guard(compiled, self.engine.deploy(compiled.flow))
-        name = compiled.flow.name
-        dep = self.deployments.record(name, source, file, reason="deploy", previous=None, status="started")
-        self._ran(dep, compiled)
+        dep = self._record(compiled, source, file, reason="deploy", previous=None, status="started")
         return Change(dep, compiled, created=True)
 
     async def update(
@@ -126,10 +124,8 @@ class FlowManager:
             if dry_run:
                 return Change(_preview(compiled, source, file, current), compiled, dry_run=True)
             await self._swap(current, compiled)
-            dep = self.deployments.record(
-                name, source, file, reason="update", previous=current.revision.version, status=current.status
-            )
-            self._ran(dep, compiled)
+            previous = current.revision.version
+            dep = self._record(compiled, source, file, reason="update", previous=previous, status=current.status)
             return Change(dep, compiled)
 
     async def rollback(self, name: str, version: int | None, if_match: str | None) -> Change:
@@ -146,15 +142,10 @@ class FlowManager:
                 raise ApiError(404, "not_found", f"flow '{name}' has no revision {wanted}")
             compiled = self.compile(target.source, target.file)
             await self._swap(current, compiled)
-            dep = self.deployments.record(
-                name,
-                target.source,
-                target.file,
-                reason=f"rollback to v{target.version}",
-                previous=target.previous,
-                status=current.status,
+            reason = f"rollback to v{target.version}"
+            dep = self._record(
+                compiled, target.source, target.file, reason=reason, previous=target.previous, status=current.status
             )
-            self._ran(dep, compiled)
             return Change(dep, compiled)
 
     async def _swap(self, current: Deployment, compiled: Compiled) -> None:
@@ -164,6 +155,17 @@ class FlowManager:
             await self._guard(compiled, self.engine.replace(compiled.flow, self.settings.drain_timeout))
         elif name in self.engine.flows:  # paused: the old version goes; the new one runs on resume
             await self.engine.undeploy(name, self.settings.drain_timeout)
+
+    def _record(
+        self, compiled: Compiled, source: str, file: str, *, reason: str, previous: int | None, status: Wanted
+    ) -> Deployment:
+        """Make the new revision current, once its version runs (or, paused or stopped, is ready)."""
+        dep = self.deployments.record(compiled.flow.name, source, file, reason=reason, previous=previous, status=status)
+        self._ran(dep, compiled)
+        log.info(
+            "flow %s v%d recorded (%s, %s)", dep.name, dep.revision.version, reason, status, extra={"flow": dep.name}
+        )
+        return dep
 
     def _ran(self, dep: Deployment, compiled: Compiled) -> None:
         self.failures.pop(dep.name, None)

@@ -78,7 +78,10 @@ async def list_flows(manager: Manager) -> FlowList:
     "",
     dependencies=[Deployer],
     status_code=201,
-    responses=responses(409, 413, 415, 422),
+    responses={
+        200: {"model": DeployResult, "description": "Dry run: compiled and linted, nothing started"},
+        **responses(409, 413, 415, 422),
+    },
     openapi_extra=OPENAPI_BODY,
     summary="Deploy a new flow",
     description="Compiles and lints the flow, starts it, and stores it as revision 1. "
