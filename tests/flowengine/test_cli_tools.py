@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
+import shlex
+import shutil
 import xml.etree.ElementTree as ET
 
 from typer.testing import CliRunner
 
 from flowengine.cli import app
+from tests.conftest import REPO
 from tests.flowengine.test_flowtest import FAILING, FLOW
 
 runner = CliRunner()
@@ -64,3 +68,31 @@ def test_fmt_reads_standard_input_and_refuses_what_does_not_parse(tmp_path):
     result = runner.invoke(app, ["fmt", "--check", str(tmp_path)])
     assert result.exit_code == 1 and f"{bad}:2:6: E001 syntax error" in result.stderr
     assert bad.read_text() == "flow x {\n  in => out\n}\n"
+
+
+def documented_commands() -> list[list[str]]:
+    """The `flowengine ...` commands of docs/ci.md (workflow steps, hooks, the git hook), as argv."""
+    text = (REPO / "docs/ci.md").read_text()
+    found = re.findall(r"^\s*(?:run: |entry: )?(flowengine [^#\n]*?)\s*(?:#.*)?$", text, re.M)
+    commands = []
+    for line in found:
+        argv = shlex.split(re.split(r"[<>]|\|\|", line)[0])[1:]
+        if argv[0] in ("fmt", "lint") and not any(a.endswith("/") for a in argv) and "-" not in argv:
+            argv.append("flows/")  # a pre-commit hook gets the changed files
+        commands.append(argv)
+    return commands
+
+
+def test_the_commands_of_the_ci_page_pass_on_the_example_flows(tmp_path, monkeypatch):
+    shutil.copytree(REPO / "flows", tmp_path / "flows")
+    shutil.copytree(REPO / "schemas", tmp_path / "schemas")
+    monkeypatch.chdir(tmp_path)
+    assert runner.invoke(app, ["fmt", "flows/"]).exit_code == 0  # the examples' owners have not run it yet
+    commands = documented_commands()
+    assert {c[0] for c in commands} == {"lint", "test", "fmt"} and len(commands) >= 8
+    for argv in commands:
+        if argv[0] == "fmt" and not {"--check", "--diff", "-"} & set(argv):
+            continue  # it rewrites files
+        stdin = (tmp_path / "flows/hello.flow").read_text() if "-" in argv else None
+        result = runner.invoke(app, argv, input=stdin)
+        assert result.exit_code == 0, f"flowengine {' '.join(argv)}:\n{result.stdout}{result.stderr}"
