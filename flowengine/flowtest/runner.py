@@ -18,6 +18,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from flowengine.compiler import compile_file
 from flowengine.flowtest.coverage import Coverage
@@ -110,10 +111,13 @@ async def run_file(path: Path, coverage: Coverage) -> list[CaseResult]:
         test_file = load(path)
     except TestFileError as err:
         return [CaseResult(str(path), "(loading the test file)", err.line, [[str(err)]])]
+    _, problem = _compile(test_file)
+    if problem:  # reported once, not once per case
+        return [CaseResult(str(path), "(compiling the flow)", 1, [problem])]
     return [await run_case(test_file, case, coverage) for case in test_file.cases]
 
 
-def _compile(test_file: TestFile, case: Case) -> tuple[CompiledFlow | None, list[str]]:
+def _compile(test_file: TestFile) -> tuple[CompiledFlow | None, list[str]]:
     result = compile_file(test_file.flow_path, env=test_file.env)
     if not result.ok:
         lines = [d.render(result.text) for d in result.diagnostics]
@@ -123,23 +127,28 @@ def _compile(test_file: TestFile, case: Case) -> tuple[CompiledFlow | None, list
         names = ", ".join(f.name for f in result.flows)
         want = f"no flow named '{test_file.flow_name}'" if test_file.flow_name else "several flows"
         return None, [f"{test_file.flow_path} has {want} ({names}); say which with `name:`"]
-    flow = flows[0]
+    return flows[0], []
+
+
+def _unknown_nodes(flow: CompiledFlow, case: Case) -> list[str]:
     for name in [*(s.node for s in case.sends), *case.expect, *case.stubs, *(case.errors or {})]:
         if name not in flow.graph:
             close = difflib.get_close_matches(name, list(flow.graph.nodes), n=1)
             hint = f"; did you mean '{close[0]}'?" if close else f" (nodes: {', '.join(flow.graph.nodes)})"
-            return None, [f"flow '{flow.name}' has no node '{name}'{hint}"]
+            return [f"flow '{flow.name}' has no node '{name}'{hint}"]
     for name in case.stubs:
         if isinstance(flow.info(name).runtime, Source | Branch):
-            return None, [f"'{name}' cannot be stubbed: it is a {flow.info(name).role.value}, which does no work"]
-    return flow, []
+            return [f"'{name}' cannot be stubbed: it is a {flow.info(name).role.value}, which does no work"]
+    return []
 
 
 async def run_case(test_file: TestFile, case: Case, coverage: Coverage) -> CaseResult:
+    """Run one case on a fresh compile of its flow (no node state carries over between cases)."""
     result = CaseResult(str(test_file.path), case.name, case.line)
     started = time.perf_counter()
-    flow, problem = _compile(test_file, case)
-    if flow is None:
+    flow, problem = _compile(test_file)
+    problem = problem or (_unknown_nodes(flow, case) if flow else [])
+    if flow is None or problem:
         result.problems.append(problem)
         return result
     cov = coverage.track(flow)
@@ -177,15 +186,15 @@ async def _drive(flow: CompiledFlow, case: Case, rec: Recorder) -> list[Problem]
     return judge(case, rec, sent)
 
 
-def _message(spec: dict[str, object]) -> Message:
-    headers = {str(k): str(v) for k, v in dict(spec.get("headers") or {}).items()}  # type: ignore[call-overload]
-    attributes = dict(spec.get("attributes") or {})  # type: ignore[call-overload]
-    common = {"headers": headers, "attributes": attributes, "id": spec.get("id")}
+def _message(spec: dict[str, Any]) -> Message:
+    headers = {str(k): str(v) for k, v in spec.get("headers", {}).items()}
+    attributes = dict(spec.get("attributes", {}))
     if "json" in spec:
-        return Message(json=spec["json"], content_type=spec.get("content_type"), **common)  # type: ignore[arg-type]
-    body = str(spec["body"]).encode("utf-8")
+        ctype = spec.get("content_type")
+        return Message(json=spec["json"], content_type=ctype, headers=headers, attributes=attributes, id=spec.get("id"))
     ctype = spec.get("content_type") or "text/plain; charset=utf-8"
-    return Message(body, content_type=ctype, **common)  # type: ignore[arg-type]
+    body = str(spec["body"]).encode("utf-8")
+    return Message(body, content_type=ctype, headers=headers, attributes=attributes, id=spec.get("id"))
 
 
 class _LogLines(logging.Handler):

@@ -232,3 +232,16 @@ def test_json_equality_and_subsets():
         '/a/b/1/c: expected "x", got "y"',
         "/d: missing (expected 1)",
     ]
+
+
+def test_a_flow_that_does_not_compile_fails_once_with_its_diagnostics(tmp_path):
+    test = write(tmp_path, "cases:\n  - {name: a, send: {queue: {json: 1}}}\n  - {name: b, send: {queue: {json: 2}}}\n",
+                 flow=FLOW.replace("json.map {", "json.mapp {"))
+    (case,) = run(test).cases
+    assert case.name == "(compiling the flow)"
+    assert case.problems[0][:2] == [
+        "the flow does not compile:",
+        f"{tmp_path / 'shop.flow'}:3:20: E101 unknown node kind 'json.mapp'; did you mean 'json.map'?\n"
+        "      transform norm = json.mapp {\n"
+        "                       ^~~~~~~~~",
+    ]
