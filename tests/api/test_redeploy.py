@@ -13,7 +13,8 @@ from connectors.memory import hub_of
 from tests.api.conftest import echo_flow
 
 CLIENTS = 4
-SWAPS = ["2", "3", "rollback", "4"]
+SWAPS = [("2", "1"), ("3", "2"), ("rollback", "3"), ("4", "2")]  # (what to do, version serving before it)
+PER_VERSION = 100
 
 
 async def test_swaps_under_load_lose_and_duplicate_nothing(api, admin):
@@ -32,15 +33,23 @@ async def test_swaps_under_load_lose_and_duplicate_nothing(api, admin):
                 answers.append((rid, resp.status_code, body.get("version", "?")))
                 i += 1
 
+    async def served_by(tag: str, since: int) -> None:
+        """Let the version in place answer a good number of requests before the next swap."""
+        async with asyncio.timeout(30):
+            while sum(v == tag for _, _, v in answers[since:]) < PER_VERSION:
+                await asyncio.sleep(0.01)
+
     tasks = [asyncio.create_task(client(n)) for n in range(CLIENTS)]
-    for step in SWAPS:
-        await asyncio.sleep(0.25)
+    swapped_at = 0
+    for step, tag in SWAPS:
+        await served_by(tag, swapped_at)
         if step == "rollback":
             resp = await admin.post("/api/flows/echo/rollback")
         else:
             resp = await admin.put("/api/flows/echo", content=echo_flow(step))
         assert resp.status_code == 200, resp.text
-    await asyncio.sleep(0.25)
+        swapped_at = len(answers)
+    await served_by("4", swapped_at)
     stop.set()
     await asyncio.gather(*tasks)
 
