@@ -1,0 +1,19 @@
+"""MQTT transport on paho-mqtt 2.x: `mqtt.subscribe` and `mqtt.publish`.
+
+    settings.py   broker URL, client ids, the option fields both kinds share
+    client.py     one connection, driven by the event loop, owning reconnection
+    sock.py       the buffered socket under paho (few system calls per message)
+    convert.py    PUBLISH packets <-> messages (user properties, traceparent)
+    topics.py     topic and filter rules, checked at compile time
+    subscribe.py  the source (manual acks after the flow finished)
+    publish.py    the sink (succeeds on PUBACK/PUBCOMP)
+"""
+
+from connectors.mqtt import publish, subscribe
+from flowengine.registry import Registry
+
+
+def register(registry: Registry) -> None:
+    """Entry point `flowengine.kinds: mqtt`."""
+    registry.register(subscribe.SPEC)
+    registry.register(publish.SPEC)

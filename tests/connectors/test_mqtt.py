@@ -1,0 +1,185 @@
+"""`mqtt.subscribe` / `mqtt.publish` against the real Mosquitto: round trips, failures, back pressure."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import orjson
+import paho.mqtt.client as mqtt
+import pytest
+
+from connectors.mqtt.subscribe import MqttSubscribe
+from flowengine.engine import Engine
+from flowengine.errors import ConnectorError
+from tests.conftest import compile_ok
+from tests.connectors.mqtt_helpers import eventually, node_of, outside, running, uid
+
+pytestmark = pytest.mark.broker
+
+TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+
+
+def relay_flow(t: str, *, qos: int = 1, protocol: str = "5") -> str:
+    return f"""
+flow relay_{t} {{
+  source inp = mqtt.subscribe(topic: "fe/{t}/in/+", qos: {qos}, protocol: "{protocol}")
+  transform shape = json.map {{
+      device_id: body.device
+      temp_c:    ((body.temp_f - 32) * 5 / 9) | round(2)
+      topic:     attributes["mqtt.topic"]
+      attempt:   attempt
+  }}
+  sink out = mqtt.publish(topic: "fe/{t}/out/{{{{ body.device_id }}}}", qos: {qos}, protocol: "{protocol}")
+  inp -> shape -> out
+}}
+"""
+
+
+@pytest.mark.parametrize("qos", [0, 1, 2])
+async def test_mqtt_to_mqtt_carries_content_user_properties_and_trace(qos: int) -> None:
+    t = uid()
+    with outside() as world:
+        world.subscribe(f"fe/{t}/out/#", qos=2)
+        async with running(compile_ok(relay_flow(t, qos=qos))):
+            world.publish(f"fe/{t}/in/north", b'{"device": "d-17", "temp_f": 71.6}', qos,
+                          user=[("x-tenant", "acme"), ("traceparent", TRACEPARENT)], content_type="application/json")
+            (out,) = await world.wait_for(1, f"fe/{t}/out/")
+    assert out.topic == f"fe/{t}/out/d-17"
+    assert orjson.loads(out.payload) == {"device_id": "d-17", "temp_c": 22.0, "topic": f"fe/{t}/in/north", "attempt": 1}
+    assert out.qos == qos
+    assert out.properties.ContentType == "application/json"
+    assert dict(out.properties.UserProperty) == {"x-tenant": "acme", "traceparent": TRACEPARENT}
+
+
+async def test_mqtt_3_1_1_round_trip() -> None:
+    t = uid()
+    with outside(protocol=mqtt.MQTTv311) as world:
+        world.subscribe(f"fe/{t}/out/#")
+        async with running(compile_ok(relay_flow(t, protocol="3.1.1"))):
+            world.publish(f"fe/{t}/in/x", b'{"device": "d-3", "temp_f": 32}')
+            (out,) = await world.wait_for(1, f"fe/{t}/out/")
+    assert orjson.loads(out.payload)["temp_c"] == 0
+
+
+async def test_user_properties_option_selects_headers() -> None:
+    t = uid()
+    flow = compile_ok(f"""
+flow pick_{t} {{
+  source inp = mqtt.subscribe(topic: "fe/{t}/in")
+  sink out = mqtt.publish(topic: "fe/{t}/out", user_properties: ["x-keep"])
+  inp -> out
+}}""")
+    with outside() as world:
+        world.subscribe(f"fe/{t}/out")
+        async with running(flow):
+            world.publish(f"fe/{t}/in", b"raw", user=[("x-keep", "1"), ("x-drop", "2"), ("traceparent", TRACEPARENT)])
+            (out,) = await world.wait_for(1, f"fe/{t}/out")
+    assert out.payload == b"raw"
+    assert dict(out.properties.UserProperty) == {"x-keep": "1", "traceparent": TRACEPARENT}
+    assert out.properties.ContentType == "application/octet-stream"
+
+
+async def test_non_json_input_goes_to_the_error_route_and_the_consumer_goes_on() -> None:
+    t = uid()
+    flow = compile_ok(f"""
+flow bad_{t} {{
+  source inp = mqtt.subscribe(topic: "fe/{t}/in")
+  transform shape = json.map {{ v: body.v }}
+  sink out = mqtt.publish(topic: "fe/{t}/out")
+  sink errors = mqtt.publish(topic: "fe/{t}/errors")
+  inp -> shape -> out
+  on error -> errors
+}}""")
+    with outside() as world:
+        world.subscribe(f"fe/{t}/#")
+        async with running(flow):
+            world.publish(f"fe/{t}/in", b"this is not json")
+            world.publish(f"fe/{t}/in", b'{"v": 1}')
+            (bad,) = await world.wait_for(1, f"fe/{t}/errors")
+            (good,) = await world.wait_for(1, f"fe/{t}/out")
+            source = node_of(flow, "inp")
+            assert isinstance(source, MqttSubscribe)
+            await eventually(lambda: source.stats.acked == 2, what="both inputs acknowledged")
+    assert bad.payload == b"this is not json"
+    headers = dict(bad.properties.UserProperty)
+    assert headers["error-node"] == "shape"
+    assert headers["error-type"] == "bad_message"
+    assert "not valid JSON" in headers["error-message"]
+    assert orjson.loads(good.payload) == {"v": 1}
+
+
+async def test_a_failing_sink_leaves_the_input_unacknowledged_until_it_is_redelivered(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    t = uid()
+    client_id = f"fe-test-{t}"
+    flow = compile_ok(f"""
+flow failing_{t} {{
+  source inp = mqtt.subscribe(topic: "fe/{t}/in", client_id: "{client_id}")
+  sink out = mqtt.publish(topic: "fe/{t}/out/{{{{ body.kind }}}}")
+  inp -> out
+}}""")
+    source = node_of(flow, "inp")
+    assert isinstance(source, MqttSubscribe)
+    caplog.set_level(logging.INFO)
+    with outside() as world:
+        world.subscribe(f"fe/{t}/out/#")
+        async with running(flow):
+            world.publish(f"fe/{t}/in", b'{"kind": "#"}')  # a wildcard topic: the sink refuses it
+            world.publish(f"fe/{t}/in", b'{"kind": "ok"}')
+            await world.wait_for(1, f"fe/{t}/out/")  # the flow goes on with other messages
+            await eventually(lambda: source.stats.retries >= 1, what="a retry of the failed message")
+            assert source.stats.acked == 1
+            # The connection drops: the broker still holds the unacknowledged message and sends it again.
+            assert source.client is not None
+            source.client.sever()
+            await eventually(lambda: source.stats.duplicates >= 1, what="the broker's redelivery (dup)")
+            assert source.stats.acked == 1
+    failures = [r for r in caplog.records if r.levelno == logging.WARNING and "failed on message" in r.getMessage()]
+    assert failures and f"flow failing_{t}" in failures[0].getMessage()
+    assert "node out" in failures[0].getMessage() and "cannot publish to topic" in failures[0].getMessage()
+    # The engine is gone; its session still holds the message: whoever resumes the session receives it.
+    with outside(client_id=client_id, clean_start=False) as heir:
+        await heir.wait_for(1, f"fe/{t}/in")
+        assert heir.session_present
+    assert heir.received[0].payload == b'{"kind": "#"}'
+    assert heir.received[0].dup  # (the heir's session expiry is 0: the session ends with it)
+
+
+async def test_in_flight_messages_are_bounded_by_max_in_flight() -> None:
+    t = uid()
+    flow = compile_ok(f"""
+flow bounded_{t} {{
+  source inp = mqtt.subscribe(topic: "fe/{t}/in", qos: 0, max_in_flight: 4)
+  sink out = mqtt.publish(topic: "fe/{t}/out", connect_wait: 0)
+  inp -> out
+}}""")
+    source = node_of(flow, "inp")
+    sink = node_of(flow, "out")
+    assert isinstance(source, MqttSubscribe)
+    with outside() as world:
+        world.subscribe(f"fe/{t}/out")
+        async with running(flow):
+            # Hold the sink back by pausing its own connection's reads: no PUBACK arrives.
+            sink.client.pause_reading()  # type: ignore[attr-defined]
+            for i in range(40):
+                world.publish(f"fe/{t}/in", b"%d" % i, qos=0)
+            await asyncio.sleep(1.0)
+            assert source.stats.received == 4  # the rest waits in the broker and TCP, not in memory
+            sink.client.resume_reading()  # type: ignore[attr-defined]
+            await world.wait_for(40, f"fe/{t}/out", timeout=20)
+    assert sorted(int(p) for p in world.payloads(f"fe/{t}/out")) == list(range(40))
+
+
+async def test_first_connect_fails_fast_with_a_clear_message() -> None:
+    flow = compile_ok("""
+flow nobroker {
+  source inp = mqtt.subscribe(topic: "x", url: "mqtt://user:s3cret@127.0.0.1:1")
+  sink out = log()
+  inp -> out
+}""")
+    with pytest.raises(ConnectorError) as err:
+        await Engine().deploy(flow)
+    assert "cannot connect to MQTT broker mqtt://user:***@127.0.0.1:1: connection refused" in str(err.value)
+    assert "s3cret" not in str(err.value)
