@@ -211,14 +211,35 @@ class _Printer:
         if not crowded and (not texts or _fits(inline)):
             return [inline]
         assert lpar is not None and rpar is not None
+        room = WIDTH - BODY - BLOCK
         items = [
-            _Item(_start(o.key_span), _option_end(o), lambda _w, t=t: [t + ","])
-            for o, t in zip(decl.options, texts, strict=True)
+            _Item(_start(o.key_span), _option_end(o), lambda _w, o=o: _comma(self.option_lines(o, room)))
+            for o in decl.options
         ]
         return self.sub_block(first + "(", items, lpar, rpar.pos, ")")
 
     def option(self, opt: ast.Option) -> str:
         return f"{self.src(opt.key_span)}: {self.value(opt.value)}"
+
+    def option_lines(self, opt: ast.Option, room: int) -> list[str]:
+        """`key: value` in `room` columns; a list or dict too wide for them opens, one item a line."""
+        key = f"{self.src(opt.key_span)}: "
+        first, *rest = self.value_lines(opt.value, room - len(key))
+        return [key + first, *rest]
+
+    def value_lines(self, value: ast.Value, room: int) -> list[str]:
+        inline = self.value(value)
+        if len(inline.split("\n", 1)[0]) <= room or not isinstance(value, ast.ListValue | ast.DictValue):
+            return [inline]
+        if isinstance(value, ast.ListValue):
+            parts = [_comma(self.value_lines(v, room - BLOCK)) for v in value.items]
+            opener, closer = "[", "]"
+        else:
+            parts = [_comma(self.option_lines(o, room - BLOCK)) for o in value.entries]
+            opener, closer = "{", "}"
+        if not parts:
+            return [inline]
+        return [opener, *(" " * BLOCK + line if line else line for part in parts for line in part), closer]
 
     def value(self, value: ast.Value) -> str:
         if isinstance(value, ast.StringValue | ast.ScalarValue):
@@ -277,6 +298,10 @@ class _Printer:
 def _fits(line: str) -> bool:
     """Whether a statement's first line fits (later lines of a long string are the author's)."""
     return len(" " * BODY + line.split("\n", 1)[0]) <= WIDTH
+
+
+def _comma(lines: list[str]) -> list[str]:
+    return [*lines[:-1], lines[-1] + ","]
 
 
 def _option_end(opt: ast.Option) -> Pos:

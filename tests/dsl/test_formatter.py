@@ -152,6 +152,13 @@ def test_long_option_lists_wrap_one_per_line_with_a_trailing_comma():
     assert f'  sink out  = http.request(\n      url: "{url}",\n      method: "PUT",\n  )\n' in out
 
 
+def test_wide_list_and_dict_values_open_one_item_a_line():
+    steps = '[{do: "reserve_payment", undo: "release_payment"}, {do: "hold_stock", undo: "release_stock"}, {do: "ship"}]'
+    text = f'flow x {{\n  source in = memory.in()\n  transform s = saga(id: "body.id", steps: {steps})\n  in -> s\n}}\n'
+    assert '  transform s = saga(\n      id: "body.id",\n      steps: [\n' in assert_formats_well(text)
+    assert '          {do: "hold_stock", undo: "release_stock"},\n          {do: "ship"},\n      ],\n  )\n' in format_text(text)
+
+
 def test_long_strings_are_kept_verbatim():
     text = 'flow x {\n  source in = memory.in()\n  transform t = template(text: """\n    Dear {{ body.name }},\n  # not a comment\n""")\n  sink out = memory.out()\n  in -> t -> out\n}\n'
     out = assert_formats_well(text)
@@ -168,7 +175,9 @@ def test_text_that_does_not_parse_is_refused_with_its_diagnostic():
 # --- generated flows -----------------------------------------------------------------------
 NAMES = st.sampled_from(["a", "b", "in", "out", "norm", "route", "eu", "x_1"])
 KINDS = st.sampled_from(["memory.in", "memory.out", "json.map", "log", "http.request", "some.kind"])
-STRINGS = st.sampled_from(['"x"', '"a # b"', '"${ENV:-d}"', '"q\\"uote"', '""', '"""\nlong # text\n  kept\n"""'])
+STRINGS = st.sampled_from(
+    ['"x"', '"a # b"', '"${ENV:-d}"', '"q\\"uote"', '""', '"""\nlong # text\n  kept\n"""', '"' + "w" * 70 + '"']
+)
 SCALARS = st.sampled_from(["1", "-2.5", "true", "false", "null", "1e3"])
 EXPRS = st.sampled_from(["body.id", 'body["items"] | length', "1 + 2", '"x;y" ~ body.z', "{'a': 1}", "body.a # note"])
 CONDS = st.sampled_from(["body.a", 'body.region == "eu"', "body.n > 1 and not body.m", "'->' in body.s"])
