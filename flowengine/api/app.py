@@ -20,6 +20,7 @@ from flowengine.api.auth import Tokens
 from flowengine.api.errors import ApiError, install_handlers
 from flowengine.api.manager import FlowManager
 from flowengine.api.metrics import Metrics
+from flowengine.api.routes_dlq import router as dlq_router
 from flowengine.api.routes_flows import router as flows_router
 from flowengine.api.routes_ops import router as ops_router
 from flowengine.http_app import mount_flow_routes
@@ -43,6 +44,7 @@ def create_app(manager: FlowManager, tokens: Tokens, metrics: Metrics, *, max_bo
     app.state.max_body_bytes = max_body_bytes
     install_handlers(app)
     app.include_router(flows_router)
+    app.include_router(dlq_router)
     app.include_router(ops_router)
     _api_fallback(app)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]

@@ -24,6 +24,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 
 
@@ -65,5 +66,14 @@ def install_handlers(app: FastAPI) -> None:
         problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
         return ApiError(400, "bad_request", problems or "malformed request").response()
 
+    async def http_error(_: Request, exc: Exception) -> Response:  # e.g. a JSON body that does not parse
+        assert isinstance(exc, StarletteHTTPException)
+        kind = _HTTP_TYPES.get(exc.status_code, "http_error")
+        return ApiError(exc.status_code, kind, str(exc.detail), headers=exc.headers).response()
+
     app.add_exception_handler(ApiError, api_error)
     app.add_exception_handler(RequestValidationError, bad_request)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+
+
+_HTTP_TYPES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "too_large"}
