@@ -30,8 +30,10 @@ import random
 import socket
 import ssl
 import threading
+from collections.abc import Callable
 from enum import StrEnum
-from typing import Any, Protocol
+from functools import lru_cache
+from typing import Any, Literal, Protocol
 
 import paho.mqtt.client as paho
 from paho.mqtt.packettypes import PacketTypes
@@ -39,6 +41,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
+from connectors.mqtt.convert import Inbound, decode_publish
 from connectors.mqtt.settings import Settings
 from connectors.mqtt.sock import BufferedSocket
 from flowengine.errors import ConnectorError, DeliveryFailed, NotConnected
@@ -60,7 +63,7 @@ class State(StrEnum):
 
 
 class Handler(Protocol):
-    def message(self, msg: paho.MQTTMessage) -> None:
+    def message(self, packet: Inbound) -> None:
         """An inbound PUBLISH (on the loop thread). Must not raise."""
 
     async def ready(self, client: MqttClient, session_present: bool) -> None:
@@ -78,12 +81,49 @@ def backoff(attempt: int, initial: float = 0.2, maximum: float = 30.0) -> float:
 
 
 class _Paho(paho.Client):
-    """paho's client on a `BufferedSocket` with TCP_NODELAY (our one override of a paho internal)."""
+    """paho's client with our hot paths; the only place that overrides paho internals (pinned < 3).
+
+    - the socket is a `BufferedSocket` with TCP_NODELAY;
+    - QoS 0/1 PUBLISH packets are decoded by `convert.decode_publish` and handed to
+      `deliver` (paho would build an MQTTMessage, a threading.Condition and a Properties);
+    - a successful PUBACK/PUBCOMP is matched by packet id without decoding properties.
+    Anything unusual (QoS 2, a failure reason code, a property we skip) goes to paho.
+    """
+
+    deliver: Callable[[Inbound], None]
 
     def _create_socket(self) -> Any:
         sock = super()._create_socket()
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return BufferedSocket(sock)
+
+    def _handle_publish(self) -> paho.MQTTErrorCode:
+        header = self._in_packet["command"]
+        if header & 0x06 != 0x04:  # QoS 2 runs paho's PUBREC/PUBREL handshake
+            inbound = decode_publish(header, self._in_packet["packet"], self._protocol == paho.MQTTv5)
+            if inbound is not None:
+                self.deliver(inbound)  # manual_ack: no PUBACK here
+                return paho.MQTTErrorCode.MQTT_ERR_SUCCESS
+        return super()._handle_publish()
+
+    def _handle_pubackcomp(self, cmd: Literal["PUBACK", "PUBCOMP"]) -> paho.MQTTErrorCode:
+        packet = self._in_packet["packet"]
+        reason = packet[2] if len(packet) > 2 else 0
+        if len(packet) < 2 or reason >= 0x80:
+            return super()._handle_pubackcomp(cmd)
+        mid = (packet[0] << 8) | packet[1]
+        with self._out_message_mutex:
+            if mid in self._out_messages:
+                return self._do_on_publish(mid, _success(cmd, reason), _NO_PROPERTIES)
+        return paho.MQTTErrorCode.MQTT_ERR_SUCCESS
+
+
+_NO_PROPERTIES = Properties(PacketTypes.PUBACK)
+
+
+@lru_cache(maxsize=16)
+def _success(cmd: str, reason: int) -> ReasonCode:
+    return ReasonCode(PacketTypes.PUBACK if cmd == "PUBACK" else PacketTypes.PUBCOMP, identifier=reason)
 
 
 class MqttClient:
@@ -91,6 +131,7 @@ class MqttClient:
         self.settings = settings
         self.label = label
         self.handler = handler
+        self.connected = False
         self.state = State.NEW
         self.generation = 0
         self.session = 0
@@ -132,6 +173,7 @@ class MqttClient:
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
+        client.deliver = self.handler.message
         client.on_publish = self._on_publish
         client.on_subscribe = self._on_subscribe
         client.on_socket_close = self._on_socket_close
@@ -148,8 +190,13 @@ class MqttClient:
         return client
 
     @property
-    def connected(self) -> bool:
-        return self.state is State.CONNECTED
+    def state(self) -> State:
+        return self._state
+
+    @state.setter
+    def state(self, value: State) -> None:
+        self._state = value
+        self.connected = value is State.CONNECTED  # read on every message: a plain attribute
 
     # --- lifecycle -------------------------------------------------------------
     async def connect(self) -> None:
@@ -308,7 +355,7 @@ class MqttClient:
             self._reconnector = self._loop.create_task(self._reconnect())
 
     def _on_message(self, _c: Any, _u: Any, msg: paho.MQTTMessage) -> None:
-        self.handler.message(msg)
+        self.handler.message(Inbound.from_paho(msg))  # what paho decoded itself (see `_Paho`)
 
     def _on_publish(self, _c: Any, _u: Any, mid: int, reason: ReasonCode, _p: Any) -> None:
         entry = self._confirms.pop(mid, None)
@@ -446,7 +493,7 @@ class MqttClient:
 
     def ack(self, mid: int, qos: int) -> None:
         """PUBACK (QoS 1) or PUBCOMP (QoS 2) an inbound message; the caller checked the generation."""
-        if self.state is State.CONNECTED:
+        if self.connected:
             self._paho.ack(mid, qos)
 
     async def publish(self, topic: str, payload: bytes, qos: int, retain: bool, props: Any, timeout: float) -> None:
@@ -482,7 +529,7 @@ class MqttClient:
             window.release()  # a reconnect replaced the window meanwhile: take a slot of the new one
 
     def _send(self, topic: str, payload: bytes, qos: int, retain: bool, props: Any) -> int:
-        if self.state is not State.CONNECTED:
+        if not self.connected:
             raise NotConnected(f"not connected to MQTT broker {self._where}")
         info = self._paho.publish(topic, payload, qos, retain, props)
         if info.rc != paho.MQTT_ERR_SUCCESS:

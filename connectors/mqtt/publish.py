@@ -20,10 +20,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import paho.mqtt.client as paho
-
 from connectors.mqtt.client import MqttClient
-from connectors.mqtt.convert import TRACEPARENT, PackedProperties, publish_properties
+from connectors.mqtt.convert import TRACEPARENT, Inbound, PackedProperties, publish_properties
 from connectors.mqtt.settings import (
     PROTOCOL_FIELD,
     QOS_FIELD,
@@ -78,7 +76,7 @@ class MqttPublish(AsyncNode):
     def lost(self) -> None:
         pass
 
-    def message(self, packet: paho.MQTTMessage) -> None:
+    def message(self, packet: Inbound) -> None:
         pass
 
     async def process(self, msg: Message) -> Message:
@@ -104,7 +102,9 @@ class MqttPublish(AsyncNode):
 
     def _properties(self, msg: Message) -> PackedProperties:
         wanted = self.user_properties
-        if wanted is True:
+        if not msg.headers:
+            pairs = []
+        elif wanted is True:
             pairs = [(k, str(v)) for k, v in msg.headers.items() if k.lower() not in NOT_FORWARDED]
         elif wanted:
             pairs = [(k, str(v)) for k, v in msg.headers.items() if k in wanted]

@@ -25,10 +25,8 @@ import logging
 from collections import deque
 from dataclasses import dataclass
 
-import paho.mqtt.client as paho
-
 from connectors.mqtt.client import MqttClient, backoff
-from connectors.mqtt.convert import to_message
+from connectors.mqtt.convert import Inbound, to_message
 from connectors.mqtt.settings import (
     PROTOCOL_FIELD,
     QOS_FIELD,
@@ -60,7 +58,7 @@ class _Delivery:
 
     __slots__ = ("generation", "packet", "retries", "session", "source")
 
-    def __init__(self, source: MqttSubscribe, packet: paho.MQTTMessage, generation: int, session: int) -> None:
+    def __init__(self, source: MqttSubscribe, packet: Inbound, generation: int, session: int) -> None:
         self.source = source
         self.packet = packet
         self.generation = generation
@@ -151,7 +149,7 @@ class MqttSubscribe(Source):
     def lost(self) -> None:
         """Nothing to do: deliveries remember their connection (see `settle`)."""
 
-    def message(self, packet: paho.MQTTMessage) -> None:
+    def message(self, packet: Inbound) -> None:
         if self._stopping:
             return  # unacknowledged: the broker redelivers it to the next session
         assert self.client is not None

@@ -12,8 +12,9 @@ import pytest
 from connectors.mqtt.subscribe import MqttSubscribe
 from flowengine.engine import Engine
 from flowengine.errors import ConnectorError
-from tests.conftest import compile_ok
-from tests.connectors.mqtt_helpers import eventually, node_of, outside, running, uid
+from tests.conftest import REPO, compile_ok
+from tests.connectors.amqp_helpers import broker
+from tests.connectors.mqtt_helpers import Outside, eventually, node_of, outside, running, uid
 
 pytestmark = pytest.mark.broker
 
@@ -183,3 +184,68 @@ flow nobroker {
         await Engine().deploy(flow)
     assert "cannot connect to MQTT broker mqtt://user:***@127.0.0.1:1: connection refused" in str(err.value)
     assert "s3cret" not in str(err.value)
+
+
+async def test_pause_leaves_messages_with_the_broker_and_resume_takes_them() -> None:
+    t = uid()
+    flow = compile_ok(relay_flow(t))
+    with outside() as world:
+        world.subscribe(f"fe/{t}/out/#")
+        async with running(flow) as (engine,):
+            runtime = engine.flows[flow.name]
+            world.publish(f"fe/{t}/in/a", b'{"device": "before", "temp_f": 50}')
+            await world.wait_for(1, f"fe/{t}/out/")
+            await runtime.pause()
+            world.publish(f"fe/{t}/in/a", b'{"device": "paused", "temp_f": 50}')
+            await asyncio.sleep(0.5)
+            assert len(world.payloads(f"fe/{t}/out/")) == 1  # the persistent session holds it meanwhile
+            await runtime.resume()
+            (_, later) = await world.wait_for(2, f"fe/{t}/out/")
+    assert later.topic == f"fe/{t}/out/paused"
+
+
+async def test_mqtt_to_amqp_carries_content_headers_and_trace() -> None:
+    t = uid()
+    queue = f"test.mqtt.{t}"
+    flow = compile_ok(f"""
+flow bridge_{t} {{
+  source inp = mqtt.subscribe(topic: "fe/{t}/in/+")
+  transform shape = json.map {{ device_id: body.device; site: attributes["mqtt.topic"].split("/")[-1] }}
+  sink archive = amqp.publish(routing_key: "{queue}")
+  inp -> shape -> archive
+}}""")
+    async with broker() as b:
+        got = await b.collect(await b.queue(queue))
+        with outside() as world:
+            async with running(flow):
+                world.publish(f"fe/{t}/in/north", b'{"device": "d-9"}',
+                              user=[("x-tenant", "acme"), ("traceparent", TRACEPARENT), ("message-id", "m-1")])
+                (out,) = await got.wait_count(1)
+    assert orjson.loads(out.body) == {"device_id": "d-9", "site": "north"}
+    assert out.content_type == "application/json"
+    assert out.message_id == "m-1"
+    assert out.headers["traceparent"] == TRACEPARENT
+    assert out.headers["x-tenant"] == "acme"
+
+
+async def test_example_flow_iot_telemetry_alerts_and_archives() -> None:
+    site = f"site{uid()}"
+    flow = compile_ok((REPO / "flows/iot-telemetry.flow").read_text(), "iot-telemetry.flow")
+    source = node_of(flow, "sensors")
+    assert isinstance(source, MqttSubscribe)
+    async with broker() as b:
+        with outside() as world:
+            world.subscribe(f"alerts/{site}/#")
+            async with running(flow):
+                queue = await b.queue(f"test.iot.{site}")
+                await (await b.channel.get_queue(queue)).bind("telemetry", f"readings.{site}")
+                archived = await b.collect(queue)
+                world.publish(f"sensors/{site}/d-1/reading", b'{"temp_f": 71.6, "humidity": 40, "ts": 1}')
+                world.publish(f"sensors/{site}/d-2/reading", b'{"temp_f": 107.6, "humidity": 10, "ts": 2}')
+                (alert,) = await world.wait_for(1, f"alerts/{site}/")
+                await archived.wait_count(2)
+    assert alert.topic == f"alerts/{site}/d-2"
+    assert orjson.loads(alert.payload) == {"device_id": "d-2", "site": site, "temp_c": 42.0, "humidity": 10,
+                                           "measured_at": 2, "alert": "too hot"}
+    assert sorted(orjson.loads(m.body)["device_id"] for m in archived.messages) == ["d-1", "d-2"]
+    Outside(client_id=source.settings.client_id, clean_start=True).close()  # end the engine's session
