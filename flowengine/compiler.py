@@ -235,7 +235,9 @@ class _FlowCompiler:
         errors = sorted(validator.iter_errors(value), key=lambda e: list(e.absolute_path))
         for err in errors[:1]:
             where = "".join(f"[{p!r}]" for p in err.absolute_path)
-            self.error("E103", f"option '{opt.key}{where}' of '{spec.name}': {err.message}", opt.value.span)
+            # a value resolved from ${ENV} may be a secret: name the rule it breaks, never the value
+            why = err.message if not _has_env(opt.value) and not field_spec.secret else _rule_broken(err)
+            self.error("E103", f"option '{opt.key}{where}' of '{spec.name}': {why}", opt.value.span)
         return not errors
 
     def _check_mapping(self, spec: KindSpec, decl: ast.NodeDecl) -> None:
@@ -322,6 +324,20 @@ class _FlowCompiler:
         close = difflib.get_close_matches(name, list(compiled.graph.nodes), n=1, cutoff=0.6)
         self.error("E110", f"undefined node '{name}'" + (f"; did you mean '{close[0]}'?" if close else ""), span)
         return False
+
+
+def _has_env(value: ast.Value) -> bool:
+    if isinstance(value, ast.StringValue):
+        return value.has_env
+    if isinstance(value, ast.ListValue):
+        return any(_has_env(v) for v in value.items)
+    if isinstance(value, ast.DictValue):
+        return any(_has_env(o.value) for o in value.entries)
+    return False
+
+
+def _rule_broken(err: jsonschema.ValidationError) -> str:
+    return f"the value (from the environment) does not satisfy '{err.validator}': {err.validator_value!r}"
 
 
 def _common_fields(spec: KindSpec) -> dict[str, Field]:

@@ -61,7 +61,11 @@ class Engine:
         if old is None:
             return await self.deploy(flow)
         runtime = FlowRuntime(flow, self.services, max_in_flight=self.max_in_flight, observe=self.observe)
-        await runtime.start()
+        try:
+            await runtime.start()
+        except BaseException:
+            await old.reclaim()  # the new version may have taken routes over before it failed
+            raise
         self.flows[flow.name] = runtime
         await old.stop(drain_timeout)
         return runtime

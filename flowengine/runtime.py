@@ -191,6 +191,15 @@ class FlowRuntime:
         await self.drain(drain_timeout)
         log.info("flow %s paused", self.name, extra={"flow": self.name})
 
+    async def reclaim(self) -> None:
+        """Start this version's sources again, taking back what a failed replacement took
+        over (an HTTP route, a memory channel) before its own start failed."""
+        if not self.started or self.paused:
+            return
+        for step in self._sources:
+            await _quietly(step.node.stop())
+            await step.node.start(self._contexts[step.name])
+
     async def resume(self) -> None:
         if not self.started or not self.paused:
             return

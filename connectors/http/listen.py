@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 
 from flowengine.build import BuildContext
 from flowengine.errors import MessageError, MessageTooLarge
@@ -34,6 +34,7 @@ class HttpListen(Source):
         self.method = method.upper()
         self.max_body_bytes = max_body_bytes
         self._ctx: SourceContext | None = None
+        self._paused = False
 
     async def start(self, ctx: SourceContext) -> None:
         self._ctx = ctx
@@ -43,8 +44,18 @@ class HttpListen(Source):
         if self._ctx is not None:
             self._ctx.services.http.remove(self.method, self.path, self.handle)
 
+    async def pause(self) -> None:
+        """Keep the route but answer 503 (with Retry-After): clients learn to come back."""
+        self._paused = True
+
+    async def resume(self, ctx: SourceContext) -> None:
+        self._paused = False
+
     async def handle(self, request: Request, params: dict[str, Any]) -> Response:
         assert self._ctx is not None
+        if self._paused:
+            return JSONResponse({"error": {"type": "paused", "message": f"flow '{self._ctx.flow}' is paused"}},
+                                status_code=503, headers={"retry-after": "1"})  # fmt: skip
         try:
             body = await self._read_body(request)
         except MessageTooLarge as err:

@@ -167,3 +167,13 @@ flow caller {{
     await server.wait_closed()
     assert resp.status_code == 502
     assert resp.json()["error"]["message"] == f"POST http://127.0.0.1:{port}/never timed out after 0.2s"
+
+
+async def test_a_paused_endpoint_answers_503_with_retry_after(engine, http_server):
+    await deploy_file(engine, "hello.flow")
+    await engine.flows["hello"].pause()
+    paused = await http_server.post("/hello", json={"name": "Ada"})
+    assert paused.status_code == 503 and paused.headers["retry-after"] == "1"
+    assert paused.json()["error"] == {"type": "paused", "message": "flow 'hello' is paused"}
+    await engine.flows["hello"].resume()
+    assert (await http_server.post("/hello", json={"name": "Ada"})).text == "Hello, Ada!\n"

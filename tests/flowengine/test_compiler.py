@@ -156,3 +156,11 @@ def test_every_kind_has_a_consistent_spec(kind):
     schema = spec.options_schema()
     assert schema["additionalProperties"] is False
     assert set(schema["properties"]) == set(spec.options)
+
+
+def test_invalid_value_from_the_environment_is_reported_without_the_value():
+    text = 'flow f {\n  source in = http.listen(path: "/a", method: "${METHOD}")\n  sink out = memory.out()\n  in -> out\n}'
+    assert messages(text, env={"METHOD": "s3cr3t"}) == [
+        "2:47: E103 option 'method' of 'http.listen': the value (from the environment) does not satisfy "
+        "'enum': ['GET', 'POST', 'PUT', 'PATCH', 'DELETE']"
+    ]

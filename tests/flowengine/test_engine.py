@@ -110,3 +110,13 @@ async def test_a_node_can_emit_later_and_gets_the_outcome():
     await engine.stop()
     assert outcome.ok
     assert [m.json for m in hub.received("out")] == [[1, 2]]
+
+
+async def test_a_failed_replacement_leaves_the_old_version_serving(engine, http_server):
+    await engine.deploy(compile_ok(version("1")))
+    await engine.deploy(compile_ok("flow other {\n  source in = memory.in(channel: \"taken\")\n  sink out = memory.out()\n  in -> out\n}"))
+    broken = version("2").replace("  sink out = http.reply()", '  sink out = http.reply()\n  source more = memory.in(channel: "taken")\n  sink side = memory.out()\n  more -> side')
+    with pytest.raises(ValueError, match="already has a source"):
+        await engine.replace(compile_ok(broken))  # its http.listen took /v over, then memory.in failed
+    resp = await http_server.post("/v", json={})
+    assert resp.status_code == 200 and resp.json()["version"] == "1"
