@@ -28,10 +28,14 @@ class Compiled:
     redact: Redactor
 
 
-def report_json(result: CompileResult, file: str, redact: Redactor) -> dict[str, Any]:
-    """The `flowengine lint --format json` document for one compiled text, secrets masked."""
-    report = LintReport(files=[file], diagnostics=result.diagnostics, sources={file: result.text})
-    return {**report.to_json(), "diagnostics": diagnostics_json(result.diagnostics, redact)}
+def report_json(
+    result: CompileResult, file: str, redact: Redactor, diagnostics: list[Diagnostic] | None = None
+) -> dict[str, Any]:
+    """The `flowengine lint --format json` document for one compiled text, secrets masked;
+    `diagnostics` replaces the compiler's own when the lint rules ran too."""
+    found = result.diagnostics if diagnostics is None else diagnostics
+    report = LintReport(files=[file], diagnostics=found, sources={file: result.text})
+    return {**report.to_json(), "diagnostics": diagnostics_json(found, redact)}
 
 
 def diagnostics_json(diagnostics: list[Diagnostic], redact: Redactor) -> list[dict[str, Any]]:

@@ -19,6 +19,7 @@ from flowengine.api.compiling import DEFAULT_FILE, compile_source, report_json
 from flowengine.api.manager import FlowManager
 from flowengine.api.models import Health, LintReportModel, Readiness, responses
 from flowengine.api.views import readiness
+from flowengine.lint import LintOptions, lint_result
 
 router = APIRouter()
 PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8"
@@ -32,7 +33,7 @@ PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8"
     responses=responses(413, 415),
     openapi_extra=OPENAPI_BODY,
     summary="Compile and lint flow text; start nothing",
-    description="Answers 200 with the report of `flowengine lint --format json`, errors or not.",
+    description="Answers 200 with the report of `flowengine lint --format json` (warnings included), errors or not.",
 )
 async def lint(request: Request) -> LintReportModel:
     manager: FlowManager = request.app.state.manager
@@ -40,7 +41,8 @@ async def lint(request: Request) -> LintReportModel:
     manager.check_size(text.source)
     file = text.file or DEFAULT_FILE
     result, redact = compile_source(text.source, file, manager.settings.base_dir)
-    return LintReportModel.model_validate(report_json(result, file, redact))
+    diagnostics = lint_result(result, LintOptions(), manager.settings.base_dir)  # the CLI's rules, all of them
+    return LintReportModel.model_validate(report_json(result, file, redact, diagnostics))
 
 
 @router.get("/healthz", tags=["operations"], summary="The process is up")

@@ -449,3 +449,12 @@ async def test_a_flow_whose_broker_is_unreachable_answers_503_and_is_not_recorde
     assert resp.status_code == 503 and resp.json()["error"]["type"] == "unavailable"
     assert resp.json()["error"]["message"].startswith("flow 'q' could not start: cannot connect to amqp://guest:***@")
     assert (await admin.get("/api/flows/q")).status_code == 404
+
+
+async def test_lint_endpoint_reports_the_lint_rules_warnings_too(admin):
+    with_warning = HELLO.replace('http.reply(content_type: "text/plain; charset=utf-8")',
+                                 'http.reply(content_type: "text/plain; charset=utf-8", headers: {"x-api-key": "plain"})')
+    resp = await admin.post("/api/lint", content=with_warning, headers=TEXT)
+    assert resp.status_code == 200
+    codes = [d["code"] for d in resp.json()["diagnostics"]]
+    assert "W207" in codes and resp.json()["errors"] == 0  # a plaintext secret, as `flowengine lint` says
