@@ -72,6 +72,9 @@ class Handler(Protocol):
     def lost(self) -> None:
         """The connection dropped (not called for `close()`)."""
 
+    def holds(self, mid: int) -> bool:
+        """Whether an inbound QoS 2 packet id is still being processed (its PUBCOMP will follow)."""
+
 
 def backoff(attempt: int, initial: float = 0.2, maximum: float = 30.0) -> float:
     """Seconds before reconnect attempt `attempt` (0-based): doubling up to `maximum`,
@@ -91,6 +94,8 @@ class _Paho(paho.Client):
     """
 
     deliver: Callable[[Inbound], None]
+    holds: Callable[[int], bool]
+    stale_pubrel: Callable[[int], None]
 
     def _create_socket(self) -> Any:
         sock = super()._create_socket()
@@ -105,6 +110,20 @@ class _Paho(paho.Client):
                 self.deliver(inbound)  # manual_ack: no PUBACK here
                 return paho.MQTTErrorCode.MQTT_ERR_SUCCESS
         return super()._handle_publish()
+
+    def _handle_pubrel(self) -> paho.MQTTErrorCode:
+        """A PUBREL for a QoS 2 packet id that neither paho nor the flow holds was handed over
+        before a restart: processed or lost then, nothing will ever complete it. paho (with
+        manual acks) would ignore it and the broker would keep the packet id forever, so
+        complete it now."""
+        packet = self._in_packet["packet"]
+        mid = (packet[0] << 8) | packet[1] if len(packet) >= 2 else 0
+        known = mid in self._in_messages or self.holds(mid)
+        rc = super()._handle_pubrel()
+        if known or rc != paho.MQTTErrorCode.MQTT_ERR_SUCCESS:
+            return rc
+        self.stale_pubrel(mid)
+        return self._send_pubcomp(mid)
 
     def _handle_pubackcomp(self, cmd: Literal["PUBACK", "PUBCOMP"]) -> paho.MQTTErrorCode:
         packet = self._in_packet["packet"]
@@ -174,6 +193,8 @@ class MqttClient:
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
         client.deliver = self.handler.message
+        client.holds = self.handler.holds
+        client.stale_pubrel = self._stale_pubrel
         client.on_publish = self._on_publish
         client.on_subscribe = self._on_subscribe
         client.on_socket_close = self._on_socket_close
@@ -356,6 +377,10 @@ class MqttClient:
 
     def _on_message(self, _c: Any, _u: Any, msg: paho.MQTTMessage) -> None:
         self.handler.message(Inbound.from_paho(msg))  # what paho decoded itself (see `_Paho`)
+
+    def _stale_pubrel(self, mid: int) -> None:
+        log.warning("%s: completed QoS 2 message %d, handed over before a restart (processed or lost then)",
+                    self.label, mid)
 
     def _on_publish(self, _c: Any, _u: Any, mid: int, reason: ReasonCode, _p: Any) -> None:
         entry = self._confirms.pop(mid, None)

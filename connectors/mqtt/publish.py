@@ -26,10 +26,9 @@ from connectors.mqtt.settings import (
     PROTOCOL_FIELD,
     QOS_FIELD,
     URL_FIELD,
-    BrokerUrl,
     Settings,
+    broker_url,
     publisher_client_id,
-    resolve_url,
 )
 from connectors.mqtt.topics import topic_problem
 from flowengine.build import BuildContext
@@ -79,6 +78,9 @@ class MqttPublish(AsyncNode):
     def message(self, packet: Inbound) -> None:
         pass
 
+    def holds(self, mid: int) -> bool:
+        return False
+
     async def process(self, msg: Message) -> Message:
         client = self.client
         assert client is not None, "mqtt.publish used before open()"
@@ -117,10 +119,7 @@ class MqttPublish(AsyncNode):
 
 def build(ctx: BuildContext) -> MqttPublish:
     o = ctx.options
-    try:
-        url = BrokerUrl.parse(resolve_url(o.get("url")))
-    except ValueError as err:
-        raise ctx.fail(f"bad MQTT broker URL: {err}", "url") from None
+    url = broker_url(ctx)
     topic = ctx.option_template("topic")
     if topic.is_constant and (problem := topic_problem(topic.source)):
         raise ctx.fail(f"bad topic '{topic.source}': {problem}", "topic")

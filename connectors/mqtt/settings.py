@@ -15,6 +15,7 @@ import socket
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
+from flowengine.build import BuildContext
 from flowengine.spec import Field
 
 DEFAULT_URL = "mqtt://127.0.0.1:1883"
@@ -71,6 +72,14 @@ class BrokerUrl:
 def resolve_url(option: str | None) -> str:
     """The URL a node uses: its option, else the environment, else the local broker."""
     return option or os.environ.get(URL_ENV) or DEFAULT_URL
+
+
+def broker_url(ctx: BuildContext) -> BrokerUrl:
+    """A node's broker URL, parsed; a wrong one is a compile error on its `url` option."""
+    try:
+        return BrokerUrl.parse(resolve_url(ctx.options.get("url")))
+    except ValueError as err:
+        raise ctx.fail(f"bad MQTT broker URL: {err}", "url") from None
 
 
 @dataclass(frozen=True)

@@ -31,9 +31,8 @@ from connectors.mqtt.settings import (
     PROTOCOL_FIELD,
     QOS_FIELD,
     URL_FIELD,
-    BrokerUrl,
     Settings,
-    resolve_url,
+    broker_url,
     subscriber_client_id,
 )
 from connectors.mqtt.topics import filter_problem
@@ -86,6 +85,7 @@ class MqttSubscribe(Source):
         self._settled = asyncio.Event()
         self._settled.set()
         self._retrying: dict[_Delivery, asyncio.Task[None]] = {}
+        self._qos2: set[int] = set()  # QoS 2 packet ids in the flow: their PUBCOMP is still to come
         self._pump_task: asyncio.Task[None] | None = None
         self._closer: asyncio.Task[None] | None = None
         self._stopping = False
@@ -108,18 +108,21 @@ class MqttSubscribe(Source):
             raise
 
     async def stop(self) -> None:
-        """Take no more messages. Those not yet handed to the flow, and retries, are
-        left unacknowledged for the broker to redeliver; the connection stays up until
-        what is in flight has settled (its acks still go out), then closes."""
+        """Take no more messages. Those already received go through the flow (the runtime
+        drains them, and their acks still go out); failed ones are not retried any more but
+        left unacknowledged for the broker to redeliver. The connection closes once all
+        have settled."""
         self._stopping = True
         if self.client is None:
             return
         self.client.pause_reading()
         if self._pump_task is not None:
             self._pump_task.cancel()
-        for _ in range(len(self._inbox)):
-            self._release()
-        self._inbox.clear()
+            await asyncio.gather(self._pump_task, return_exceptions=True)
+        assert self._ctx is not None
+        while self._inbox:
+            delivery = self._inbox.popleft()
+            await self._ctx.submit(to_message(delivery.packet), delivery.settle)
         for task in list(self._retrying.values()):
             task.cancel()
         self._closer = asyncio.create_task(self._close_when_settled())
@@ -149,6 +152,9 @@ class MqttSubscribe(Source):
     def lost(self) -> None:
         """Nothing to do: deliveries remember their connection (see `settle`)."""
 
+    def holds(self, mid: int) -> bool:
+        return mid in self._qos2
+
     def message(self, packet: Inbound) -> None:
         if self._stopping:
             return  # unacknowledged: the broker redelivers it to the next session
@@ -157,6 +163,8 @@ class MqttSubscribe(Source):
         if packet.dup:
             self.stats.duplicates += 1
         self._inbox.append(_Delivery(self, packet, self.client.generation, self.client.session))
+        if packet.qos == 2:
+            self._qos2.add(packet.mid)
         self._unsettled += 1
         self._settled.clear()
         if self._unsettled >= self.max_in_flight:
@@ -173,7 +181,11 @@ class MqttSubscribe(Source):
                 await wake.wait()
                 continue
             delivery = inbox.popleft()
-            await submit(to_message(delivery.packet), delivery.settle)
+            try:
+                await submit(to_message(delivery.packet), delivery.settle)
+            except asyncio.CancelledError:
+                inbox.appendleft(delivery)  # `stop` hands it in
+                raise
 
     def settle(self, delivery: _Delivery, outcome: Outcome) -> None:
         client = self.client
@@ -185,9 +197,9 @@ class MqttSubscribe(Source):
             ):  # a QoS 2 packet id stays reserved until PUBCOMP, even across connections of one session
                 client.ack(delivery.packet.mid, qos)
                 self.stats.acked += 1
-            self._release()
+            self._release(delivery)
         elif self._stopping or self._broker_redelivers(delivery):
-            self._release()
+            self._release(delivery)
         else:
             delivery.retries += 1
             self.stats.retries += 1
@@ -217,9 +229,12 @@ class MqttSubscribe(Source):
         redelivers) releases its slot here, since its body may never have run."""
         self._retrying.pop(delivery, None)
         if task.cancelled() or task.exception() is not None:
-            self._release()
+            self._release(delivery)
 
-    def _release(self) -> None:
+    def _release(self, delivery: _Delivery) -> None:
+        """The delivery is done with: acknowledged, or left to the broker (or, QoS 0/2, given up)."""
+        if delivery.packet.qos == 2:
+            self._qos2.discard(delivery.packet.mid)
         self._unsettled -= 1
         if self._unsettled < self.max_in_flight and not self._stopping and self.client is not None:
             self.client.resume_reading()
@@ -229,10 +244,7 @@ class MqttSubscribe(Source):
 
 def build(ctx: BuildContext) -> MqttSubscribe:
     o = ctx.options
-    try:
-        url = BrokerUrl.parse(resolve_url(o.get("url")))
-    except ValueError as err:
-        raise ctx.fail(f"bad MQTT broker URL: {err}", "url") from None
+    url = broker_url(ctx)
     topic = o["topic"]
     problem = filter_problem(topic)
     if problem:

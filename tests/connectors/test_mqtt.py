@@ -8,6 +8,8 @@ import logging
 import orjson
 import paho.mqtt.client as mqtt
 import pytest
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
 from connectors.mqtt.subscribe import MqttSubscribe
 from flowengine.engine import Engine
@@ -249,3 +251,37 @@ async def test_example_flow_iot_telemetry_alerts_and_archives() -> None:
                                            "measured_at": 2, "alert": "too hot"}
     assert sorted(orjson.loads(m.body)["device_id"] for m in archived.messages) == ["d-1", "d-2"]
     Outside(client_id=source.settings.client_id, clean_start=True).close()  # end the engine's session
+
+
+async def test_a_qos_2_message_handed_over_before_a_restart_is_completed(caplog: pytest.LogCaptureFixture) -> None:
+    t = uid()
+    client_id = f"fe-test-{t}"
+    # A previous run took a QoS 2 message (PUBREC sent, PUBREL received) and died before its PUBCOMP.
+    crashed = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5,
+                          manual_ack=True)
+    got: list[mqtt.MQTTMessage] = []
+    crashed.on_message = lambda _c, _u, m: got.append(m)
+    props = Properties(PacketTypes.CONNECT)
+    props.SessionExpiryInterval = 300
+    crashed.connect("127.0.0.1", 1883, clean_start=False, properties=props)
+    crashed.loop_start()
+    crashed.subscribe(f"fe/{t}/in", 2)
+    await asyncio.sleep(0.3)
+    with outside() as world:
+        world.publish(f"fe/{t}/in", b"handed over", qos=2)
+        await eventually(lambda: bool(got), what="the first run's QoS 2 message")
+        crashed.disconnect()
+        crashed.loop_stop()
+        world.subscribe(f"fe/{t}/out")
+        flow = compile_ok(f"""
+flow qos2_{t} {{
+  source inp = mqtt.subscribe(topic: "fe/{t}/in", qos: 2, client_id: "{client_id}")
+  sink out = mqtt.publish(topic: "fe/{t}/out", qos: 2)
+  inp -> out
+}}""")
+        async with running(flow):
+            await eventually(lambda: "completed QoS 2 message" in caplog.text, what="the stale PUBREL completed")
+            world.publish(f"fe/{t}/in", b"after the restart", qos=2)
+            (out,) = await world.wait_for(1, f"fe/{t}/out")
+    assert out.payload == b"after the restart"
+    Outside(client_id=client_id, clean_start=True).close()  # end the session
