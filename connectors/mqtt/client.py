@@ -86,7 +86,7 @@ def backoff(attempt: int, initial: float = 0.2, maximum: float = 30.0) -> float:
 class _Paho(paho.Client):
     """paho's client with our hot paths; the only place that overrides paho internals (pinned < 3).
 
-    - the socket is a `BufferedSocket` with TCP_NODELAY;
+    - the socket is a `BufferedSocket` with TCP_NODELAY; a failed TLS handshake closes it;
     - QoS 0/1 PUBLISH packets are decoded by `convert.decode_publish` and handed to
       `deliver` (paho would build an MQTTMessage, a threading.Condition and a Properties);
     - a successful PUBACK/PUBCOMP is matched by packet id without decoding properties.
@@ -101,6 +101,23 @@ class _Paho(paho.Client):
         sock = super()._create_socket()
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return BufferedSocket(sock)
+
+    def _ssl_wrap_socket(self, tcp_sock: socket.socket) -> ssl.SSLSocket:
+        """paho's, but a failed handshake closes the socket instead of leaking it. The context
+        is `ssl.create_default_context()`, so the handshake also checks the host name."""
+        assert self._ssl_context is not None
+        try:
+            tls = self._ssl_context.wrap_socket(tcp_sock, server_hostname=self._host, do_handshake_on_connect=False)
+        except BaseException:
+            tcp_sock.close()
+            raise
+        try:
+            tls.settimeout(self._connect_timeout)
+            tls.do_handshake()
+        except BaseException:
+            tls.close()
+            raise
+        return tls
 
     def _handle_publish(self) -> paho.MQTTErrorCode:
         header = self._in_packet["command"]
@@ -234,6 +251,8 @@ class MqttClient:
         """Send DISCONNECT (acks queued before it go out first) and stop reconnecting.
         Safe to call twice or to cancel: the closing itself is shielded."""
         if self._closer is None:
+            if self.state is State.CLOSED and self._sock is None:
+                return  # the first connect failed: nothing is open
             self._closer = self._loop.create_task(self._close(timeout))
         await asyncio.shield(self._closer)
 
@@ -294,6 +313,8 @@ class MqttClient:
             raise
         finally:
             self._in_connect = False
+            if not connack.done():
+                connack.cancel()
         self._connected_at = self._loop.time()
         log.info("%s: connected to MQTT broker %s as %s (%s)", self.label, self._where, self.settings.client_id,
                  "session resumed" if session_present else "new session")
