@@ -296,7 +296,8 @@ class MqttClient:
             try:
                 await asyncio.to_thread(self._paho.reconnect)
             except (OSError, ValueError) as err:
-                self.state = State.DISCONNECTED
+                if self.state is not State.CLOSED:
+                    self.state = State.DISCONNECTED
                 raise ConnectorError(f"cannot connect to MQTT broker {self._where}: {_describe(err)}") from None
             self._sock = self._paho.socket()  # type: ignore[assignment]
             if self.state is State.CLOSED:

@@ -14,8 +14,11 @@ redelivers it on the resumed session and this copy is dropped. A flow with an
 `on error` route never gets here for handled errors.
 
 Back pressure: at most `max_in_flight` messages are unacknowledged. MQTT 5 tells
-the broker so (Receive Maximum); for QoS 0 and MQTT 3.1.1 the client stops
-reading the socket at the bound, so the broker and TCP hold the rest.
+the broker so (Receive Maximum) and the broker holds back QoS 1/2 messages itself;
+for QoS 0 and MQTT 3.1.1 the client stops reading the socket at the bound, so
+the broker and TCP hold the rest. (Under MQTT 5 with QoS 1/2 the client keeps
+reading, up to twice the bound as a last resort: a socket that is not read
+cannot answer keepalives, and the broker bounds what it sends anyway.)
 """
 
 from __future__ import annotations
@@ -76,6 +79,8 @@ class MqttSubscribe(Source):
         self.topic = topic
         self.qos = qos
         self.max_in_flight = max_in_flight
+        broker_bounds = settings.v5 and qos > 0
+        self._pause_at = 2 * max_in_flight if broker_bounds else max_in_flight
         self.stats = SubscribeStats()
         self.client: MqttClient | None = None
         self._ctx: SourceContext | None = None
@@ -167,7 +172,7 @@ class MqttSubscribe(Source):
             self._qos2.add(packet.mid)
         self._unsettled += 1
         self._settled.clear()
-        if self._unsettled >= self.max_in_flight:
+        if self._unsettled >= self._pause_at:
             self.client.pause_reading()
         self._wake.set()
 
@@ -236,7 +241,7 @@ class MqttSubscribe(Source):
         if delivery.packet.qos == 2:
             self._qos2.discard(delivery.packet.mid)
         self._unsettled -= 1
-        if self._unsettled < self.max_in_flight and not self._stopping and self.client is not None:
+        if self._unsettled < self._pause_at and not self._stopping and self.client is not None:
             self.client.resume_reading()
         if self._unsettled == 0:
             self._settled.set()

@@ -150,11 +150,12 @@ flow failing_{t} {{
     assert heir.received[0].dup  # (the heir's session expiry is 0: the session ends with it)
 
 
-async def test_in_flight_messages_are_bounded_by_max_in_flight() -> None:
+@pytest.mark.parametrize("qos", [0, 1])
+async def test_in_flight_messages_are_bounded_by_max_in_flight(qos: int) -> None:
     t = uid()
     flow = compile_ok(f"""
 flow bounded_{t} {{
-  source inp = mqtt.subscribe(topic: "fe/{t}/in", qos: 0, max_in_flight: 4)
+  source inp = mqtt.subscribe(topic: "fe/{t}/in", qos: {qos}, max_in_flight: 4)
   sink out = mqtt.publish(topic: "fe/{t}/out", connect_wait: 0)
   inp -> out
 }}""")
@@ -167,9 +168,10 @@ flow bounded_{t} {{
             # Hold the sink back by pausing its own connection's reads: no PUBACK arrives.
             sink.client.pause_reading()  # type: ignore[attr-defined]
             for i in range(40):
-                world.publish(f"fe/{t}/in", b"%d" % i, qos=0)
+                world.publish(f"fe/{t}/in", b"%d" % i, qos=qos)
             await asyncio.sleep(1.0)
-            assert source.stats.received == 4  # the rest waits in the broker and TCP, not in memory
+            # The rest waits in the broker (QoS 1: Receive Maximum; QoS 0: unread socket), not in memory.
+            assert source.stats.received == 4
             sink.client.resume_reading()  # type: ignore[attr-defined]
             await world.wait_for(40, f"fe/{t}/out", timeout=20)
     assert sorted(int(p) for p in world.payloads(f"fe/{t}/out")) == list(range(40))
