@@ -226,7 +226,7 @@ class MqttSubscribe(Source):
         await asyncio.sleep(backoff(delivery.retries - 1, initial=0.5))
         msg = to_message(delivery.packet)
         msg.attempt += delivery.retries
-        log.info("%s: retrying message %s (attempt %d)", self.label, msg.id, msg.attempt)
+        log.debug("%s: retrying message %s (attempt %d)", self.label, msg.id, msg.attempt)
         await self._ctx.submit(msg, delivery.settle)
 
     def _retry_done(self, delivery: _Delivery, task: asyncio.Task[None]) -> None:
