@@ -20,6 +20,7 @@ from flowengine.export import FORMATS
 from flowengine.lint import LintReport, LintUsageError, find_flow_files, lint_paths, options_from
 from flowengine.lint_output import FORMATS as LINT_FORMATS
 from flowengine.logs import configure
+from flowengine.pictures import PICTURES, PictureError, picture
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Flowengine: declarative integration flows.")
 
@@ -40,6 +41,9 @@ class GraphFormat(StrEnum):
     dot = "dot"
     mermaid = "mermaid"
     json = "json"
+    svg = "svg"
+    png = "png"
+    html = "html"
 
 
 def _usage_error(message: str) -> typer.Exit:
@@ -93,13 +97,27 @@ def graph(
     file: Annotated[Path, typer.Argument(help="A flow file")],
     format: Annotated[GraphFormat, typer.Option("--format", "-f")] = GraphFormat.dot,
     flow: Annotated[str | None, typer.Option(help="Which flow, when the file holds several")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here instead of standard output")] = None,
 ) -> None:
-    """Print a flow's graph as Graphviz DOT, Mermaid or JSON."""
+    """Print a flow's graph as Graphviz DOT, Mermaid or JSON, or draw it: svg and png (Graphviz),
+    html (one self-contained page: nodes coloured by role, conditions on edges, options on hover)."""
     result = _compile_or_exit(_existing([file])[0])
     flows = [f for f in result.flows if flow is None or f.name == flow]
     if not flows:
         raise _usage_error(f"no flow named '{flow}' in {file}")
-    sys.stdout.write("".join(FORMATS[format.value](f) for f in flows))
+    if format.value not in PICTURES:
+        data = "".join(FORMATS[format.value](f) for f in flows).encode()
+    elif format is GraphFormat.png and output is None and sys.stdout.isatty():
+        raise _usage_error("a PNG is binary; write it with --output FILE or redirect standard output")
+    else:
+        try:
+            data = picture(format.value, flows)
+        except PictureError as err:
+            raise _usage_error(str(err)) from None
+    if output is None:
+        sys.stdout.buffer.write(data)
+    else:
+        output.write_bytes(data)
 
 
 @app.command()
