@@ -24,6 +24,7 @@ from flowengine.api.routes_dlq import router as dlq_router
 from flowengine.api.routes_flows import router as flows_router
 from flowengine.api.routes_ops import router as ops_router
 from flowengine.http_app import mount_flow_routes
+from flowengine.ui import mount_ui
 
 DESCRIPTION = """Deploy, inspect and operate the flows of a running Flowengine.
 
@@ -48,6 +49,7 @@ def create_app(manager: FlowManager, tokens: Tokens, metrics: Metrics, *, max_bo
     app.include_router(ops_router)
     _api_fallback(app)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    mount_ui(app)  # the live flow pages, /ui/...
     mount_flow_routes(app, manager.engine.services.http)  # last: flows get only what the API does not serve
     return app
 
