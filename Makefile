@@ -21,6 +21,7 @@ run: $(STAMP)
 
 test: $(STAMP)
 	bash scripts/ensure-brokers.sh
+	bash scripts/ensure-tools.sh
 	$(BIN)/ruff check .
 	$(BIN)/flowengine lint flows/
 	$(BIN)/pytest
