@@ -170,5 +170,9 @@ from flowengine.cli_tools import fmt, test  # noqa: E402  (the CI commands: flow
 app.command()(test)
 app.command()(fmt)
 
+from flowengine.cli_lsp import lsp  # noqa: E402  (the language server for editors)
+
+app.command()(lsp)
+
 if __name__ == "__main__":  # pragma: no cover
     app()
