@@ -24,6 +24,8 @@ test: $(STAMP)
 	bash scripts/ensure-tools.sh
 	$(BIN)/ruff check .
 	$(BIN)/flowengine lint flows/
+	$(BIN)/flowengine fmt --check flows/
+	$(BIN)/flowengine test flows/
 	$(BIN)/pytest
 
 docs: $(STAMP)
