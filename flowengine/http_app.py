@@ -3,6 +3,9 @@
 Requests are dispatched through the `HttpRoutes` table that `http.listen`
 sources fill while the engine runs. Unknown paths answer 404 and known paths
 with another method 405, both with a JSON error body like every other error.
+The catch-all is a plain Starlette route, not a FastAPI one: it takes the
+request as it is, so FastAPI's per-request dependency solving is skipped
+(a third of the in-process CPU per request; see docs/performance.md).
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
 
 from flowengine.http_routes import HttpRoutes
 
@@ -40,7 +44,7 @@ def mount_flow_routes(app: FastAPI, routes: HttpRoutes) -> None:
         handler, params = found
         return await handler(request, params)
 
-    app.add_api_route("/{path:path}", dispatch, methods=FLOW_METHODS, include_in_schema=False)
+    app.router.routes.append(Route("/{path:path}", dispatch, methods=FLOW_METHODS, include_in_schema=False))
 
 
 def make_app(routes: HttpRoutes) -> FastAPI:
