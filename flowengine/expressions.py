@@ -22,6 +22,7 @@ from jinja2 import meta, nodes
 from jinja2.sandbox import SandboxedEnvironment
 
 from flowengine.errors import MessageError, NodeFailed
+from flowengine.fastexpr import compile_fast
 from flowengine.message import Message
 
 # Names an expression can read, each computed from the message on demand.
@@ -97,9 +98,15 @@ def _unwrap(value: Any) -> Any:
 @functools.lru_cache(maxsize=4096)
 def _compiled(source: str) -> tuple[frozenset[str], Any]:
     """Parse and compile an expression once per process: flows repeat expressions (`body.id`),
-    and `lint` of many files or a redeploy would compile each again. Failures are not cached."""
+    and `lint` of many files or a redeploy would compile each again. Failures are not cached.
+
+    The evaluator is a closure built from the syntax tree (`fastexpr`) where it covers the
+    expression, else Jinja's own; both take the message."""
     tree = _PLAIN.parse("{{ (" + source + ") }}")
-    return _free_names(_PLAIN, tree), _PLAIN.compile_expression(source, undefined_to_none=False)
+    needs = _free_names(_PLAIN, tree)
+    jinja = _PLAIN.compile_expression(source, undefined_to_none=False)
+    fast = compile_fast(_PLAIN, tree.body[0].nodes[0], VIEWS)  # type: ignore[attr-defined]
+    return needs, fast or (lambda msg: jinja(**_context(needs, msg)))
 
 
 class Expression:
@@ -116,7 +123,7 @@ class Expression:
 
     def __call__(self, msg: Message) -> Any:
         try:
-            return _unwrap(self._fn(**_context(self.needs, msg)))
+            return _unwrap(self._fn(msg))
         except MessageError:
             raise
         except Exception as err:  # the sandbox, a type error, a zero division: a message problem
