@@ -1,16 +1,4 @@
-"""The live flow pages of `flowengine serve`: `/ui/flows` and `/ui/flows/{name}`.
-
-The pages themselves are empty frames anyone may load: they hold no data. Their
-script asks for a token once, keeps it in the tab's `sessionStorage` (gone with
-the tab) and sends it as `Authorization: Bearer`, exactly like any API client;
-a token never travels in a URL, so it never lands in access logs, history or a
-`Referer`. The drawing (`/ui/flows/{name}/drawing`) and every number on the page
-come from endpoints that need a `viewer` token: the drawing here, the counters
-from the management API's own `GET /api/flows/{name}`, polled every second.
-
-A strict Content-Security-Policy (scripts and styles from this server only, no
-inline code, fetches to this origin only) keeps injected markup inert.
-"""
+"""The routes of the live pages: the two page frames, the drawing, the assets."""
 
 from __future__ import annotations
 
@@ -19,7 +7,7 @@ from html import escape
 from importlib.resources import files
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, FastAPI, Path, Request
+from fastapi import APIRouter, Depends, Path, Request
 from starlette.responses import RedirectResponse, Response
 
 from flowengine.api.auth import Role, require
@@ -115,8 +103,3 @@ async def ui_asset(file: str) -> Response:
         raise ApiError(404, "not_found", f"no UI asset {file}")
     media_type, read = _ASSETS[file]
     return Response(read(), media_type=f"{media_type}; charset=utf-8", headers={"x-content-type-options": "nosniff"})
-
-
-def mount_ui(app: FastAPI) -> None:
-    """Serve the pages on `app`; call before the flows' catch-all routes are mounted."""
-    app.include_router(router)

@@ -17,22 +17,11 @@ from flowengine.pictures.drawing import drawing
 from flowengine.pictures.graphviz import MISSING
 from flowengine.pictures.layout import layered
 from tests.conftest import REPO, compile_ok
+from tests.flowengine.test_export import FLOW as EXPORT_FLOW
+from tests.flowengine.test_export import SECRET
 
-FLOW = """
-flow route "Route by size" {
-  source in = http.listen(path: "/in")
-  branch size {
-      when body.n > 10 and body.kind == "<bulk>" -> big
-      else -> small
-  }
-  sink big = http.request(url: "https://api.example/big", headers: {"authorization": "Bearer ${TOKEN}"})
-  sink small = memory.out()
-  sink errors = memory.out()
-  in -> size
-  on error -> errors
-}
-"""
-SECRET = "s3cr3t-value"
+# The export's flow, with a condition that needs escaping in SVG.
+FLOW = EXPORT_FLOW.replace("when body.n > 10 ->", 'when body.n > 10 and body.kind == "<bulk>" ->')
 SVG = "{http://www.w3.org/2000/svg}"
 
 
