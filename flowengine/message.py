@@ -8,7 +8,8 @@ chain of JSON transforms never round-trips through text.
 
 from __future__ import annotations
 
-import uuid
+import itertools
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,6 +19,14 @@ import orjson
 from flowengine.errors import BadMessage, MessageError
 
 _UNSET: Any = object()
+_ID_PREFIX = os.urandom(8).hex()
+_ID_COUNTER = itertools.count()
+
+
+def new_id() -> str:
+    """A message id unique across processes and restarts: 64 random bits per process, then a
+    counter. A tenth of the cost of uuid4 on the per-message path; same length (32 hex)."""
+    return f"{_ID_PREFIX}{next(_ID_COUNTER) & 0xFFFFFFFFFFFFFFFF:016x}"
 JSON_TYPE = "application/json"
 
 
@@ -80,7 +89,7 @@ class Message:
         self._body = body
         self._json = json
         self.content_type = content_type or (JSON_TYPE if json is not _UNSET else "application/octet-stream")
-        self.id = id or uuid.uuid4().hex
+        self.id = id or new_id()
         self.headers = headers if headers is not None else {}
         self.attributes = attributes if attributes is not None else {}
         self.traceparent = traceparent
