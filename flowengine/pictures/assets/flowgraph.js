@@ -59,8 +59,7 @@
   }
   function hide() { current = null; tip.hidden = true; }
   function nodeOf(target) {
-    var node = target && target.closest ? target.closest("svg.flowgraph .node[data-options]") : null;
-    return node;
+    return target && target.closest ? target.closest("svg.flowgraph .node[data-options]") : null;
   }
 
   document.addEventListener("mouseover", function (e) {
