@@ -30,3 +30,10 @@ test: $(STAMP)
 
 docs: $(STAMP)
 	$(BIN)/flowengine docs --output docs/nodes.md
+
+# The benchmark (docs/performance.md); not part of `make test`. Uses ../shared/bench-peers
+# when it is there. `make bench BENCH_ARGS="--quick --rounds 1"` for a smoke run.
+BENCH_ARGS ?= --rounds 3
+bench: $(STAMP)
+	$(BIN)/python -c 'import psutil' 2>/dev/null || $(BIN)/pip install -q -e '.[dev,bench]'
+	$(BIN)/python -m bench $(BENCH_ARGS)
