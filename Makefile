@@ -23,6 +23,7 @@ test: $(STAMP)
 	bash scripts/ensure-brokers.sh
 	bash scripts/ensure-tools.sh
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/flowengine lint flows/
 	$(BIN)/flowengine fmt --check flows/
 	$(BIN)/flowengine test flows/

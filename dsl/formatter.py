@@ -23,6 +23,7 @@ kind and its `(`) moves up to before its statement. None is ever dropped:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -213,13 +214,16 @@ class _Printer:
         assert lpar is not None and rpar is not None
         room = WIDTH - BODY - BLOCK
         items = [
-            _Item(_start(o.key_span), _option_end(o), lambda _w, o=o: _comma(self.option_lines(o, room)))
+            _Item(_start(o.key_span), _option_end(o), functools.partial(self._option_item, o, room))
             for o in decl.options
         ]
         return self.sub_block(first + "(", items, lpar, rpar.pos, ")")
 
     def option(self, opt: ast.Option) -> str:
         return f"{self.src(opt.key_span)}: {self.value(opt.value)}"
+
+    def _option_item(self, opt: ast.Option, room: int, _width: int) -> list[str]:
+        return _comma(self.option_lines(opt, room))
 
     def option_lines(self, opt: ast.Option, room: int) -> list[str]:
         """`key: value` in `room` columns; a list or dict too wide for them opens, one item a line."""
@@ -256,7 +260,7 @@ class _Printer:
                 lines[-1] = inline
                 return
         items = [
-            _Item(_start(e.path_span), _end(e.expr_span), lambda w, k=k, x=x: [f"{k.ljust(w)} {x}"], width=len(k))
+            _Item(_start(e.path_span), _end(e.expr_span), functools.partial(_entry_lines, k, x), width=len(k))
             for e, (k, x) in zip(entries, texts, strict=True)
         ]
         lines[-1:] = self.sub_block(lines[-1] + " {", items, lbrace, close, "}")
@@ -329,3 +333,8 @@ def _run_widths(items: list[_Item], blank_between: Callable[[int, int], bool]) -
         run.append(i)
     close_run()
     return widths
+
+
+def _entry_lines(key: str, expr: str, width: int) -> list[str]:
+    """A mapping entry, its key padded to the run's alignment width."""
+    return [f"{key.ljust(width)} {expr}"]

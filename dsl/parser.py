@@ -94,7 +94,8 @@ def _syntax_diagnostic(err: UnexpectedInput, text: str, path: str) -> Diagnostic
             width = len(word)
     elif isinstance(err, UnexpectedCharacters):
         expected = set(err.allowed or ())
-        got = repr(text[err.pos_in_stream]) if err.pos_in_stream < len(text) else "end of file"
+        pos = err.pos_in_stream or 0
+        got = repr(text[pos]) if pos < len(text) else "end of file"
     elif isinstance(err, UnexpectedEOF):
         expected = set(err.expected)
         got = "end of file"
@@ -266,10 +267,10 @@ class _AstBuilder(Transformer[Token, Any]):
         tok = children[0]
         return ast.ScalarValue(None, "null", _tok_span(self.path, tok))
 
-    def list(self, meta: Any, children: list[Any]) -> ast.ListValue:
+    def list_value(self, meta: Any, children: list[Any]) -> ast.ListValue:
         return ast.ListValue(tuple(c for c in children if c is not None), self._span(meta))
 
-    def dict(self, meta: Any, children: list[Any]) -> ast.DictValue:
+    def dict_value(self, meta: Any, children: list[Any]) -> ast.DictValue:
         return ast.DictValue(tuple(c for c in children if c is not None), self._span(meta))
 
     # --- mapping blocks ------------------------------------------------------

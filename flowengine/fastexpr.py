@@ -194,7 +194,7 @@ class _Compiler:
     def _arguments(self, node: nodes.Filter | nodes.Test | nodes.Call) -> tuple[list[Fn], list[tuple[str, Fn]]]:
         if node.dyn_args is not None or node.dyn_kwargs is not None:
             raise Unsupported("*args / **kwargs")
-        return [self.compile(a) for a in node.args], [(k.key, self.compile(k.value)) for k in node.kwargs]
+        return [self.compile(a) for a in node.args], [(str(k.key), self.compile(k.value)) for k in node.kwargs]
 
     def _Filter(self, node: nodes.Filter) -> Fn:
         if node.node is None or node.name not in self.env.filters:
@@ -206,16 +206,17 @@ class _Compiler:
             raise Unsupported("unknown test")
         return self._apply(self.env.tests[node.name], node)
 
-    def _apply(self, func: Callable[..., Any], node: nodes.Filter | nodes.Test) -> Fn:
+    def _apply(self, func: Any, node: nodes.Filter | nodes.Test) -> Fn:
         """Call a filter or test function directly, with what it asks Jinja to pass first
         (the environment, the evaluation context or a context), as `call_filter` would."""
         assert node.node is not None
         value, (args, kwargs) = self.compile(node.node), self._arguments(node)
-        first = {
+        passes: dict[_PassArg | None, tuple[Any, ...]] = {
             _PassArg.context: (self.context,),
             _PassArg.eval_context: (self.context.eval_ctx,),
             _PassArg.environment: (self.env,),
-        }.get(_PassArg.from_obj(func), ())  # type: ignore[arg-type]
+        }
+        first = passes.get(_PassArg.from_obj(func), ())
         if not args and not kwargs:
             return lambda msg: func(*first, value(msg))
         return lambda msg: func(*first, value(msg), *[a(msg) for a in args], **{k: v(msg) for k, v in kwargs})
@@ -223,5 +224,5 @@ class _Compiler:
     def _Call(self, node: nodes.Call) -> Fn:
         if not (isinstance(node.node, nodes.Name) and node.node.name in _SAFE_GLOBALS) or node.args or node.kwargs:
             raise Unsupported("call")
-        func = self.env.globals[node.node.name]
+        func: Callable[[], Any] = self.env.globals[node.node.name]  # type: ignore[assignment]
         return lambda msg: func()

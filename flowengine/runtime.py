@@ -470,7 +470,7 @@ def _as_node_failed(exc: Exception) -> NodeFailed:
 
 async def _run_step(step: _Step, msg: Message) -> tuple[Any, tuple[str, ...] | None]:
     if step.policy is not None:
-        return await step.policy.run(functools.partial(_invoke, step, msg))  # type: ignore[no-any-return]
+        return await step.policy.run(functools.partial(_invoke, step, msg))
     return await _invoke(step, msg)
 
 

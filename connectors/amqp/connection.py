@@ -78,7 +78,7 @@ class Backoff:
         return base * random.uniform(0.5, 1.0)
 
 
-class NodeLog(logging.LoggerAdapter):  # type: ignore[type-arg]
+class NodeLog(logging.LoggerAdapter):  # type: ignore[type-arg,unused-ignore]
     """A node's logger: lines start with `flow F node N:` and carry `flow`/`node` extras."""
 
     def __init__(self, flow: str, node: str) -> None:

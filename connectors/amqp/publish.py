@@ -86,7 +86,7 @@ class AmqpPublish(AsyncNode):
             self._exchange = channel.default_exchange
         channel.close_callbacks.add(self._on_channel_close)
         self._channel = channel
-        self._confirmations = (await channel.get_underlay_channel()).confirmations
+        self._confirmations = (await channel.get_underlay_channel()).confirmations  # type: ignore[attr-defined]
         self._gone = asyncio.get_running_loop().create_future()
         self._ready.set()
         self.log.info("publishing to exchange '%s' (publisher confirms on)", self.exchange_name)

@@ -98,7 +98,7 @@ class _Paho(paho.Client):
     stale_pubrel: Callable[[int], None]
 
     def _create_socket(self) -> Any:
-        sock = super()._create_socket()
+        sock: socket.socket = super()._create_socket()  # type: ignore[assignment]  # paho types it loosely
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return BufferedSocket(sock)
 
@@ -206,7 +206,7 @@ class MqttClient:
             client.username_pw_set(s.url.username, s.url.password)
         if s.url.tls:
             client.tls_set_context(ssl.create_default_context())
-        client.on_connect = self._on_connect
+        client.on_connect = self._on_connect  # type: ignore[assignment]  # paho types the v1 signature
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
         client.deliver = self.handler.message
@@ -425,7 +425,7 @@ class MqttClient:
     def _on_socket_close(self, _c: Any, _u: Any, sock: Any) -> None:
         if sock is self._sock:
             self._stop_reading()
-            if self._writing:
+            if self._writing and sock is not None:
                 self._loop.remove_writer(sock.fileno())
                 self._writing = False
             self._sock = None

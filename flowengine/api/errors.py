@@ -69,7 +69,7 @@ def install_handlers(app: FastAPI) -> None:
     async def http_error(_: Request, exc: Exception) -> Response:  # e.g. a JSON body that does not parse
         assert isinstance(exc, StarletteHTTPException)
         kind = _HTTP_TYPES.get(exc.status_code, "http_error")
-        return ApiError(exc.status_code, kind, str(exc.detail), headers=exc.headers).response()
+        return ApiError(exc.status_code, kind, str(exc.detail), headers=dict(exc.headers or {})).response()
 
     app.add_exception_handler(ApiError, api_error)
     app.add_exception_handler(RequestValidationError, bad_request)

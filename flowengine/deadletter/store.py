@@ -14,6 +14,7 @@ by (a replay enters there again), `attempts` the tries at the failing node.
 from __future__ import annotations
 
 import base64
+import builtins
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -147,7 +148,7 @@ class DeadLetterStore:
         params: tuple[object, ...] = (flow, status, limit) if status else (flow, limit)
         return [_row(r) for r in self.store.query(sql, params)]
 
-    def get(self, flow: str, ids: list[int]) -> list[DeadLetter]:
+    def get(self, flow: str, ids: builtins.list[int]) -> builtins.list[DeadLetter]:
         marks = ",".join("?" * len(ids))
         rows = self.store.query(
             f"SELECT * FROM dead_letters WHERE flow = ? AND id IN ({marks}) ORDER BY id", (flow, *ids)
@@ -158,7 +159,7 @@ class DeadLetterStore:
         with self.store.transaction() as db:
             db.execute("UPDATE dead_letters SET status = 'replayed' WHERE id = ?", (letter_id,))
 
-    def purge(self, flow: str, ids: list[int] | None = None) -> int:
+    def purge(self, flow: str, ids: builtins.list[int] | None = None) -> int:
         with self.store.transaction() as db:
             if ids is None:
                 cur = db.execute("DELETE FROM dead_letters WHERE flow = ?", (flow,))

@@ -88,11 +88,11 @@ def load(path: Path) -> TestFile:
         mark = err.problem_mark or err.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         raise TestFileError(path, line, col, f"not valid YAML: {err.problem or err}") from None
-    err = best_match(_VALIDATOR.iter_errors(data))
-    if err is not None:
-        line, col = _position(root, list(err.absolute_path), _unknown_key(err))
-        where = _dotted(list(err.absolute_path)) or "top level"
-        raise TestFileError(path, line, col, f"{where}: {_short(err)}")
+    problem = best_match(_VALIDATOR.iter_errors(data))
+    if problem is not None:
+        line, col = _position(root, list(problem.absolute_path), _unknown_key(problem))
+        where = _dotted(list(problem.absolute_path)) or "top level"
+        raise TestFileError(path, line, col, f"{where}: {_short(problem)}")
     flow_path = path.parent / data["flow"] if "flow" in data else flow_of(path)
     if not flow_path.is_file():
         raise TestFileError(path, 1, 1, f"the flow file {flow_path} does not exist")

@@ -64,10 +64,10 @@ def _registry_for(schema_dir: Path) -> Registry:
     def retrieve(uri: str) -> Resource:
         target = (schema_dir / uri.removeprefix("file://")).resolve()
         if not target.is_file():
-            raise NoSuchResource(ref=uri)
+            raise NoSuchResource(ref=uri)  # type: ignore[call-arg]  # attrs class: mypy misses its fields
         return Resource.from_contents(_load(target), default_specification=_DRAFT)
 
-    return Registry(retrieve=retrieve)
+    return Registry(retrieve=retrieve)  # type: ignore[call-arg]  # attrs class: mypy misses its fields
 
 
 @functools.lru_cache(maxsize=256)

@@ -26,12 +26,6 @@ PAGE_HEADERS = {
     "x-content-type-options": "nosniff",
     "cache-control": "no-store",
 }
-_ASSETS = {
-    "flowgraph.css": ("text/css", lambda: asset("flowgraph.css")),
-    "flowgraph.js": ("text/javascript", lambda: asset("flowgraph.js")),
-    "live.css": ("text/css", lambda: _own("live.css")),
-    "live.js": ("text/javascript", lambda: _own("live.js")),
-}
 TOKEN_FORM = (
     '<form id="token-form" class="token" hidden><label for="token">Viewer token</label>'
     '<input id="token" type="password" autocomplete="off" spellcheck="false" required>'
@@ -46,6 +40,14 @@ Name = Annotated[str, Path(pattern=FLOW_NAME, max_length=128)]
 @cache
 def _own(name: str) -> str:
     return files("flowengine.ui").joinpath("assets", name).read_text(encoding="utf-8")
+
+
+_ASSETS = {
+    "flowgraph.css": ("text/css", lambda: asset("flowgraph.css")),
+    "flowgraph.js": ("text/javascript", lambda: asset("flowgraph.js")),
+    "live.css": ("text/css", lambda: _own("live.css")),
+    "live.js": ("text/javascript", lambda: _own("live.js")),
+}
 
 
 def _page(title: str, body: str, **data: str) -> Response:

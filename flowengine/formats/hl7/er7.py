@@ -79,13 +79,14 @@ def _decode(data: bytes) -> tuple[str, str]:
         data, name, charset = data[len(_BOM) :], "a UTF-8 byte-order mark", "utf-8"
     else:
         declared = _declared_charset(data)
-        charset = CHARSETS.get(declared.upper())
-        if charset is None:
+        known = CHARSETS.get(declared.upper())
+        if known is None:
             raise FormatError(
                 f"MSH-18 names charset {declared!r}, which is not supported (supported: ASCII, UNICODE UTF-8, "
                 "8859/1 to 8859/9, 8859/15, GB 18030-2000, KS X 1001, BIG-5, ISO IR87)"
             )
         name = f"MSH-18 {declared!r}" if declared else "no MSH-18, so UTF-8"
+        charset = known
     try:
         return data.decode(charset), charset
     except UnicodeDecodeError as err:

@@ -137,7 +137,7 @@ class Groups:
                 " RETURNING key, state, message_id",
                 (now + LEASE, gid, OPEN, now),
             ).fetchone()
-            return Group(gid, *row, members=_members(db, gid)) if row else None
+            return Group(gid, row[0], row[1], row[2], members=_members(db, gid)) if row else None
 
     def delivered(self, group: Group, now: float) -> None:
         """Forget a delivered group, remembering its members' ids to drop their redeliveries."""

@@ -85,7 +85,7 @@ class Streams:
                 return None
             if seq != expected:
                 full = window is not None and waiting >= window
-                stale = timeout is not None and now - oldest >= timeout
+                stale = timeout is not None and oldest is not None and now - oldest >= timeout
                 if not (full or stale):
                     return None
                 log.warning(
@@ -104,6 +104,7 @@ class Streams:
                 "UPDATE pattern_resequence_stream SET next_try = ? WHERE flow = ? AND node = ? AND key = ?",
                 (now + LEASE, *self.owner, key),
             )
+            assert meta is not None and body is not None
             return seq, restore(meta, body)
 
     def sent(self, key: str, seq: int) -> None:

@@ -124,7 +124,7 @@ class Saga(AsyncNode):
                 msg.headers["saga-outcome"] = State.FAILED
                 raise NodeFailed(
                     f"saga '{saga_id}' failed at '{run.failed_step}' and compensation '{undo}' failed: "
-                    f"{err.message}; still to undo: {', '.join(left)}"
+                    f"{err.message}; still to undo: {', '.join(str(u) for u in left)}"
                 ) from None
             self._log.record(saga_id, i, undo, UNDO, None, time.time())
             run.undone.add(i)
