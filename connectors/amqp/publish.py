@@ -42,6 +42,7 @@ class AmqpPublish(AsyncNode):
         self.url = url
         self.exchange_name = exchange
         self.routing_key = routing_key
+        self._constant_key = routing_key.source if routing_key.is_constant else None  # rendered once, not per message
         self.declare_exchange = declare_exchange
         self.persistent = persistent
         self.mandatory = mandatory
@@ -118,20 +119,24 @@ class AmqpPublish(AsyncNode):
 
     # --- publishing ---------------------------------------------------------------
     async def process(self, msg: Message) -> Message:
-        while (earlier := self._in_flight.get(msg.id)) is not None:
-            await asyncio.shield(earlier)
+        # Publishes sharing a message id queue up in arrival order, each waiting only for the
+        # one before it (a loop re-checking the map would wake every waiter on every confirm).
+        earlier = self._in_flight.get(msg.id)
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._in_flight[msg.id] = done
         try:
+            if earlier is not None:
+                await asyncio.shield(earlier)
             await self._publish(msg)
         finally:
-            del self._in_flight[msg.id]
+            if self._in_flight.get(msg.id) is done:
+                del self._in_flight[msg.id]
             done.set_result(None)
         return msg
 
     async def _publish(self, msg: Message) -> None:
         exchange, gone = await self._exchange_ready()
-        routing_key = self.routing_key.render(msg)
+        routing_key = self._constant_key if self._constant_key is not None else self.routing_key.render(msg)
         headers = {k: t.render(msg) for k, t in self.headers.items()}
         out = to_amqp(msg, headers=headers, content_type=self.content_type, persistent=self.persistent)
         where = f"exchange '{self.exchange_name}' with routing key '{routing_key}'"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import logging
 
 import httpx
@@ -353,3 +355,21 @@ flow offline {{
     assert offline.error.message == "not connected to the broker (waited 0.2s)"
     assert online.ok
     assert orjson.loads(got.messages[0].body) == {"n": 2}
+
+
+async def test_many_messages_sharing_one_message_id_all_go_through() -> None:
+    """Some producers reuse a message id; publishes of one id queue in order instead of racing."""
+    inq, outq = unique("sameid.in"), unique("sameid.out")
+    flow = f"""
+flow same_id {{
+  source inq = amqp.consume(queue: "{inq}", prefetch: 64)
+  sink out = amqp.publish(routing_key: "{outq}")
+  inq -> out
+}}
+"""
+    async with broker() as b:
+        got = await b.relay(inq, outq)
+        async with deployed(flow):
+            await asyncio.gather(*(b.publish(inq, orjson.dumps({"n": i}), message_id="same") for i in range(300)))
+            await got.wait_count(300, timeout=30)
+    assert sorted(orjson.loads(m.body)["n"] for m in got.messages) == list(range(300))
