@@ -7,7 +7,6 @@ bad input: every problem is a diagnostic or a one-line message.
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -15,6 +14,7 @@ from typing import Annotated
 
 import typer
 
+from flowengine import eventloop
 from flowengine.compiler import CompileResult, compile_file
 from flowengine.export import FORMATS
 from flowengine.lint import LintReport, LintUsageError, find_flow_files, lint_paths, options_from
@@ -136,7 +136,7 @@ def run(
     results = [_compile_or_exit(p) for p in find_flow_files(_existing(files))]
     from flowengine.serve_run import run_flows
 
-    asyncio.run(run_flows(results, host, port, state))
+    eventloop.run(run_flows(results, host, port, state))
 
 
 @app.command()

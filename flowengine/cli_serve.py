@@ -8,7 +8,6 @@ logs). Exit codes follow the rest of the CLI: 0 success, 1 the server refused
 
 from __future__ import annotations
 
-import asyncio
 import os
 import ssl
 import sys
@@ -22,6 +21,7 @@ import typer
 
 from dsl import Diagnostic, Severity, parse
 from dsl.ast import Span
+from flowengine import eventloop
 from flowengine.logs import configure
 
 TOKEN_ENV = "FLOWENGINE_TOKEN"
@@ -94,7 +94,7 @@ def serve(
         limit_concurrency=limit_concurrency,
         settings=Settings(max_source_bytes=max_source_bytes, drain_timeout=drain_timeout, base_dir=base_dir),
     )
-    asyncio.run(serve(options, table))
+    eventloop.run(serve(options, table))
 
 
 # --- the client ------------------------------------------------------------------------
