@@ -54,7 +54,11 @@ class EngineProcess:
             return 0
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
-        return self._reap(30)
+        try:
+            return self._reap(45)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise AssertionError("engine did not stop on SIGTERM:\n" + "".join(self.output[-30:])) from None
 
     def _reap(self, timeout: float) -> int:
         assert self.proc is not None and self.proc.stdout is not None
