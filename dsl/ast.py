@@ -159,6 +159,7 @@ class Flow:
     description: str | None
     statements: tuple[Statement, ...]
     span: Span
+    options: tuple[Option, ...] = ()  # flow-wide defaults: `flow f "..." (retry: {...}) {`
 
 
 @dataclass(slots=True)

@@ -163,6 +163,8 @@ class _Printer:
         head = f"flow {flow.name}"
         if desc is not None and desc.type == "STRING":
             head += f" {desc.text}"
+        if flow.options:
+            head += " (" + ", ".join(f"{self.src(o.key_span)}: {self.value(o.value)}" for o in flow.options) + ")"
         self.own_lines(self.take(_start(flow.span), lbrace.pos), 0)
         close = (flow.span.end_line, flow.span.end_col - 1)
         items = [self.statement(s) for s in flow.statements]

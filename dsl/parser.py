@@ -175,13 +175,14 @@ class _AstBuilder(Transformer[Token, Any]):
         return list(children)
 
     def flow(self, meta: Any, children: list[Any]) -> ast.Flow:
-        name, description, *stmts = children
+        name, description, options, *stmts = children
         return ast.Flow(
             name=str(name),
             name_span=_tok_span(self.path, name),
             description=self._plain_string(description) if description is not None else None,
             statements=tuple(stmts),
             span=self._span(meta),
+            options=tuple(options or ()),
         )
 
     # --- statements ----------------------------------------------------------

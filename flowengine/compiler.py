@@ -16,6 +16,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 
@@ -23,7 +24,7 @@ from dsl import ast, parse
 from dsl.diagnostics import Diagnostic, Severity, has_errors
 from flowengine.build import BuildContext, BuildError
 from flowengine.graph import CompiledFlow, EdgeKind, NodeInfo
-from flowengine.policy import POLICY_FIELDS, SOURCE_FIELDS, Policy
+from flowengine.policy import POLICY_FIELDS, RETRY_FIELD, SOURCE_FIELDS, Policy, RetryPolicy
 from flowengine.registry import Registry, default_registry
 from flowengine.rules import check_graph
 from flowengine.spec import Field, KindSpec, MappingUse, Role
@@ -109,12 +110,30 @@ class _FlowCompiler:
         self.revision = compiled.revision
         self.calls = []
         decls = self._declarations(flow)
+        default_retry = self._flow_retry(flow)
         for decl in decls.values():
             info = self._node(flow.name, decl)
+            if default_retry is not None and info.role is not Role.SOURCE:
+                info.policy = _with_default_retry(info.policy, default_retry)
             compiled.graph.add_node(decl.name, info=info)
         self._edges(flow, compiled)
         self.diagnostics.extend(check_graph(compiled))
         return compiled
+
+    def _flow_retry(self, flow: ast.Flow) -> RetryPolicy | None:
+        """The flow-wide `retry` default: `flow f "..." (retry: {...}) {`, for nodes without their own."""
+        found: RetryPolicy | None = None
+        resolver = ValueResolver(self.env)
+        for opt in flow.options:
+            if opt.key != "retry":
+                self.error("E102", f"option '{opt.key}' not recognised by a flow", opt.key_span,
+                           hint="a flow takes `retry`, the default for every node without its own")  # fmt: skip
+                continue
+            value = resolver.resolve(opt.value)
+            if self._check_value("flow", opt, RETRY_FIELD, value) and found is None:
+                found = RetryPolicy.from_options(value)
+        self.diagnostics.extend(resolver.diagnostics)
+        return found
 
     def _declarations(self, flow: ast.Flow) -> dict[str, ast.NodeDecl | ast.BranchDecl]:
         decls: dict[str, ast.NodeDecl | ast.BranchDecl] = {}
@@ -214,7 +233,7 @@ class _FlowCompiler:
             value = resolver.resolve(opt.value)
             info.options[opt.key] = value
             info.display_options[opt.key] = "***" if field_spec.secret else display(opt.value)
-            if not self._check_value(spec, opt, field_spec, value):
+            if not self._check_value(spec.name, opt, field_spec, value):
                 invalid.add(opt.key)
         self.diagnostics.extend(resolver.diagnostics)
         policy_options = {k: info.options.pop(k) for k in POLICY_FIELDS if k in info.options}
@@ -229,7 +248,7 @@ class _FlowCompiler:
                 info.options[name] = f.default
         return spans
 
-    def _check_value(self, spec: KindSpec, opt: ast.Option, field_spec: Field, value: object) -> bool:
+    def _check_value(self, owner: str, opt: ast.Option, field_spec: Field, value: Any) -> bool:
         """Report the first schema violation of an option's value; True when there is none."""
         validator = jsonschema.Draft202012Validator(field_spec.schema)
         errors = sorted(validator.iter_errors(value), key=lambda e: list(e.absolute_path))
@@ -237,7 +256,7 @@ class _FlowCompiler:
             where = "".join(f"[{p!r}]" for p in err.absolute_path)
             # a value resolved from ${ENV} may be a secret: name the rule it breaks, never the value
             why = err.message if not _has_env(opt.value) and not field_spec.secret else _rule_broken(err)
-            self.error("E103", f"option '{opt.key}{where}' of '{spec.name}': {why}", opt.value.span)
+            self.error("E103", f"option '{opt.key}{where}' of '{owner}': {why}", opt.value.span)
         return not errors
 
     def _check_mapping(self, spec: KindSpec, decl: ast.NodeDecl) -> None:
@@ -324,6 +343,12 @@ class _FlowCompiler:
         close = difflib.get_close_matches(name, list(compiled.graph.nodes), n=1, cutoff=0.6)
         self.error("E110", f"undefined node '{name}'" + (f"; did you mean '{close[0]}'?" if close else ""), span)
         return False
+
+
+def _with_default_retry(policy: Policy | None, retry: RetryPolicy) -> Policy:
+    if policy is None:
+        return Policy(retry=retry)
+    return policy if policy.retry is not None else Policy(retry=retry, breaker=policy.breaker)
 
 
 def _has_env(value: ast.Value) -> bool:

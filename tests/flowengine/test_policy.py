@@ -105,3 +105,43 @@ def test_policy_options_are_checked_at_compile_time():
     assert codes(base % ("", 'retry: {attempts: 3, delay: "soon"}')) == ["E103"]
     assert codes(base % ("", "retry: {tries: 3}")) == ["E103"]
     assert codes(base % ("retry: {attempts: 3}", "")) == ["E102"]  # sources do not retry: their broker redelivers
+
+
+FLOW_DEFAULT = """flow billing "Bills" (retry: {attempts: 3, delay: "1ms"}) {
+  source in = memory.in()
+  sink call = http.request(url: "%s/x", timeout: 2)
+  sink once = memory.out(retry: {attempts: 1})
+  in -> call -> once
+}"""
+
+
+async def test_flow_wide_retry_is_the_default_of_every_node_without_its_own(engine, upstream):
+    service, url = upstream
+    service.statuses = [503, 500, 200]
+    flow = compile_ok(FLOW_DEFAULT % url)
+    assert flow.info("call").policy.retry.attempts == 3  # the flow's default
+    assert flow.info("once").policy.retry.attempts == 1  # its own wins
+    assert flow.info("in").policy is None  # sources are redelivered by their broker instead
+    await engine.deploy(flow)
+    outcome = await hub_of(engine.services).send("in", {"n": 1})
+    assert outcome.ok and len(service.calls) == 3
+
+
+def test_flow_options_are_checked():
+    from flowengine.compiler import compile_text
+
+    def messages(text: str) -> list[str]:
+        return [f"{d.code} {d.message}" for d in compile_text(text, "t.flow", env={}).diagnostics]
+
+    body = ' {\n  source in = memory.in()\n  sink out = memory.out()\n  in -> out\n}'
+    assert messages('flow f (retri: {attempts: 2})' + body) == ["E102 option 'retri' not recognised by a flow"]
+    assert messages('flow f (retry: {attempts: 0})' + body) == ["E103 option 'retry['attempts']' of 'flow': 0 is less than the minimum of 1"]
+
+
+def test_flow_options_format_canonically_and_stay_put():
+    from dsl.formatter import format_text
+
+    text = FLOW_DEFAULT.replace('(retry: {attempts: 3, delay: "1ms"})', '(retry:  {attempts: 3,delay: "1ms"})') % "http://h"
+    once = format_text(text, "t.flow")
+    assert '(retry: {attempts: 3, delay: "1ms"}) {' in once.splitlines()[0]
+    assert format_text(once, "t.flow") == once
