@@ -211,7 +211,8 @@ class _FlowCompiler:
     def _options(self, spec: KindSpec, decl: ast.NodeDecl, info: NodeInfo) -> dict[str, ast.Span]:
         resolver = ValueResolver(self.env)
         spans: dict[str, ast.Span] = {}
-        fields = {**spec.options, **_common_fields(spec)}
+        common = _common_fields(spec)
+        fields = {**spec.options, **common}
         invalid: set[str] = set()
         for opt in decl.options:
             field_spec = fields.get(opt.key)
@@ -236,11 +237,11 @@ class _FlowCompiler:
             if not self._check_value(spec.name, opt, field_spec, value):
                 invalid.add(opt.key)
         self.diagnostics.extend(resolver.diagnostics)
-        policy_options = {k: info.options.pop(k) for k in POLICY_FIELDS if k in info.options}
-        if not invalid & policy_options.keys():
-            info.policy = Policy.from_options(policy_options)
-        if spec.role is Role.SOURCE and "max_message_bytes" not in spec.options:
-            info.max_bytes = info.options.pop("max_message_bytes", None)
+        # the engine's own options go to the engine, never to the kind's build
+        engine_options = {k: info.options.pop(k) for k in common if k in info.options}
+        if not invalid & engine_options.keys():
+            info.policy = Policy.from_options(engine_options)
+        info.max_bytes = engine_options.get("max_message_bytes")
         for name, f in spec.options.items():
             if f.required and name not in info.options:
                 self.error("E104", f"'{spec.name}' needs option '{name}': {f.description}", decl.kind_span)

@@ -26,10 +26,8 @@ import asyncio
 import contextlib
 import logging
 import os
-import random
 import socket
 import uuid
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 import aio_pika
@@ -37,6 +35,7 @@ from aio_pika.abc import AbstractConnection
 from yarl import URL
 
 from connectors.amqp.transport import ClosingConnection
+from flowengine.backoff import Backoff
 from flowengine.errors import ConnectorError, NotConnected
 from flowengine.spec import Field
 
@@ -63,19 +62,6 @@ def masked(url: str) -> str:
     """The URL with its password hidden, for logs and errors."""
     parsed = URL(url)
     return str(parsed.with_password("***")) if parsed.password else url
-
-
-@dataclass(frozen=True)
-class Backoff:
-    """Exponential backoff with jitter: attempt n waits about initial * factor**n, capped."""
-
-    initial: float = 0.2
-    factor: float = 2.0
-    maximum: float = 30.0
-
-    def delay(self, attempt: int) -> float:
-        base = min(self.maximum, self.initial * self.factor**attempt)
-        return base * random.uniform(0.5, 1.0)
 
 
 class NodeLog(logging.LoggerAdapter):  # type: ignore[type-arg,unused-ignore]

@@ -26,7 +26,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 import socket
 import ssl
 import threading
@@ -44,6 +43,7 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 from connectors.mqtt.convert import Inbound, decode_publish
 from connectors.mqtt.settings import Settings
 from connectors.mqtt.sock import BufferedSocket
+from flowengine.backoff import Backoff
 from flowengine.errors import ConnectorError, DeliveryFailed, NotConnected
 
 log = logging.getLogger("flowengine.mqtt")
@@ -52,6 +52,7 @@ MISC_INTERVAL = 1.0  # seconds between keepalive checks and PUBACK deadline swee
 PACKETS_PER_WAKE = 1000  # then yield to other tasks; the rest stays buffered
 UNSENT_HIGH_WATER = 1 << 20  # QoS 0 publishers wait while more than this is unsent
 STABLE_AFTER = 10.0  # a connection that lived this long resets the backoff
+RECONNECT = Backoff()
 
 
 class State(StrEnum):
@@ -74,13 +75,6 @@ class Handler(Protocol):
 
     def holds(self, mid: int) -> bool:
         """Whether an inbound QoS 2 packet id is still being processed (its PUBCOMP will follow)."""
-
-
-def backoff(attempt: int, initial: float = 0.2, maximum: float = 30.0) -> float:
-    """Seconds before reconnect attempt `attempt` (0-based): doubling up to `maximum`,
-    half of it random so engines that lost the same broker do not return in step."""
-    ceiling = min(maximum, initial * 2**attempt)
-    return ceiling / 2 + random.uniform(0, ceiling / 2)
 
 
 class _Paho(paho.Client):
@@ -323,7 +317,7 @@ class MqttClient:
     async def _reconnect(self) -> None:
         attempt = self._flaps
         while self.state is not State.CLOSED:
-            delay = backoff(attempt)
+            delay = RECONNECT.delay(attempt)
             log.info("%s: reconnecting to %s in %.1f s (attempt %d)", self.label, self._where, delay, attempt + 1)
             try:
                 await asyncio.wait_for(self._closing.wait(), delay)

@@ -28,7 +28,7 @@ import logging
 from collections import deque
 from dataclasses import dataclass
 
-from connectors.mqtt.client import MqttClient, backoff
+from connectors.mqtt.client import MqttClient
 from connectors.mqtt.convert import Inbound, to_message
 from connectors.mqtt.settings import (
     PROTOCOL_FIELD,
@@ -39,12 +39,14 @@ from connectors.mqtt.settings import (
     subscriber_client_id,
 )
 from connectors.mqtt.topics import filter_problem
+from flowengine.backoff import Backoff
 from flowengine.build import BuildContext
 from flowengine.nodes import Source, SourceContext
 from flowengine.outcome import Outcome
 from flowengine.spec import Field, KindSpec, Role
 
 log = logging.getLogger("flowengine.mqtt")
+_REDELIVERY = Backoff(initial=0.5)  # a failed message is handed to the flow again after this
 
 
 @dataclass
@@ -223,7 +225,7 @@ class MqttSubscribe(Source):
 
     async def _retry(self, delivery: _Delivery) -> None:
         assert self._ctx is not None
-        await asyncio.sleep(backoff(delivery.retries - 1, initial=0.5))
+        await asyncio.sleep(_REDELIVERY.delay(delivery.retries - 1))
         msg = to_message(delivery.packet)
         msg.attempt += delivery.retries
         log.debug("%s: retrying message %s (attempt %d)", self.label, msg.id, msg.attempt)

@@ -9,8 +9,9 @@ import httpx
 import orjson
 import pytest
 
-from connectors.amqp.connection import DEFAULT_URL, AmqpConnection, Backoff, connections
+from connectors.amqp.connection import DEFAULT_URL, AmqpConnection, connections
 from connectors.memory import hub_of
+from flowengine.backoff import Backoff
 from flowengine.engine import Engine
 from flowengine.errors import ConnectorError
 from tests.conftest import REPO, compile_ok

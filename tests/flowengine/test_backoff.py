@@ -1,0 +1,13 @@
+"""Reconnect backoff: doubling, capped, half of it random."""
+
+from __future__ import annotations
+
+from flowengine.backoff import Backoff
+
+
+def test_delay_doubles_is_capped_and_keeps_half_of_its_ceiling():
+    backoff = Backoff(initial=0.2, maximum=1.0)
+    for attempt, ceiling in [(0, 0.2), (1, 0.4), (2, 0.8), (3, 1.0), (10, 1.0)]:
+        delays = [backoff.delay(attempt) for _ in range(200)]
+        assert all(ceiling / 2 <= d <= ceiling for d in delays)
+        assert len(set(delays)) > 1  # jittered
