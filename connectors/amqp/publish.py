@@ -16,6 +16,9 @@ persistent message on a durable queue: written to disk). Anything else raises
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections import deque
+from dataclasses import dataclass, field
 from typing import Any
 
 import aiormq
@@ -29,6 +32,10 @@ from flowengine.expressions import Template
 from flowengine.message import Message
 from flowengine.nodes import AsyncNode
 from flowengine.spec import Field, KindSpec, Role
+
+# Channels one node may open so that publishes sharing a message id need not wait for each
+# other's confirm (see `_Lane`). Only such publishes open more than the first.
+MAX_LANES = 32
 
 EXCHANGE_TYPES = [t.value for t in (ExchangeType.DIRECT, ExchangeType.TOPIC, ExchangeType.FANOUT, ExchangeType.HEADERS)]
 
@@ -51,14 +58,12 @@ class AmqpPublish(AsyncNode):
         self.timeout = timeout
         self.connect_wait = connect_wait
         self._conn: AmqpConnection | None = None
-        self._channel: AbstractChannel | None = None
-        self._exchange: AbstractExchange | None = None
+        self._connection: AbstractConnection | None = None
+        self._lanes: list[_Lane] = []
+        self._opening = 0
+        self._waiting: dict[str, deque[asyncio.Future[None]]] = {}
         self._ready = asyncio.Event()
-        # aiormq matches a returned message to its publish by message_id, so two
-        # unconfirmed publishes with one id on a channel would be confused: serialise them.
-        self._in_flight: dict[str, asyncio.Future[None]] = {}
         self._gone: asyncio.Future[None] | None = None
-        self._confirmations: dict[Any, Any] = {}
 
     # --- lifecycle (called by the runtime and the connection) -------------------
     @property
@@ -70,27 +75,39 @@ class AmqpPublish(AsyncNode):
         await self._conn.attach(self)
 
     async def close(self) -> None:
+        lanes, self._lanes = self._lanes, []
+        self._channel_gone(lanes)
+        for lane in lanes:  # on a connection other nodes keep using, our channels must not linger
+            with contextlib.suppress(Exception):
+                await lane.channel.close()
         if self._conn is not None:
             await self._conn.detach(self)
-        self._channel_gone()
 
     async def setup(self, connection: AbstractConnection) -> None:
         self._ready.clear()
-        channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
+        stale, self._lanes = self._lanes, []
+        for lane in stale:
+            if not lane.channel.is_closed:
+                with contextlib.suppress(Exception):
+                    await lane.channel.close()
+        lane = await self._open_lane(connection)
         if self.declare_exchange:
-            await channel.declare_exchange(self.exchange_name, self.declare_exchange, durable=True)
-        if self.exchange_name:
-            if not self.declare_exchange:
-                await self._check_exchange(connection)
-            self._exchange = await channel.get_exchange(self.exchange_name, ensure=False)
-        else:
-            self._exchange = channel.default_exchange
-        channel.close_callbacks.add(self._on_channel_close)
-        self._channel = channel
-        self._confirmations = (await channel.get_underlay_channel()).confirmations  # type: ignore[attr-defined]
+            await lane.channel.declare_exchange(self.exchange_name, self.declare_exchange, durable=True)
+        elif self.exchange_name:
+            await self._check_exchange(connection)
+        self._lanes = [lane]
+        self._connection = connection
         self._gone = asyncio.get_running_loop().create_future()
         self._ready.set()
         self.log.info("publishing to exchange '%s' (publisher confirms on)", self.exchange_name)
+
+    async def _open_lane(self, connection: AbstractConnection) -> _Lane:
+        channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
+        exchange = await channel.get_exchange(self.exchange_name, ensure=False) if self.exchange_name \
+            else channel.default_exchange
+        channel.close_callbacks.add(self._on_channel_close)
+        confirmations = (await channel.get_underlay_channel()).confirmations  # type: ignore[attr-defined]
+        return _Lane(channel, exchange, confirmations)
 
     async def _check_exchange(self, connection: AbstractConnection) -> None:
         """Warn at start about a missing exchange (a failed check closes its channel, so a
@@ -106,36 +123,82 @@ class AmqpPublish(AsyncNode):
                 await probe.close()
 
     def lost(self, exc: BaseException | None) -> None:
-        self._channel_gone()
+        lanes, self._lanes = self._lanes, []
+        self._channel_gone(lanes)
         self.log.warning("connection lost; publishes wait up to %gs for it, then fail", self.connect_wait)
 
     def _on_channel_close(self, channel: Any, exc: BaseException | None = None) -> None:
-        if channel is not self._channel or self._conn is None:
-            return
-        self._channel_gone()
+        if self._conn is None or not any(lane.channel is channel for lane in self._lanes):
+            return  # a lane we closed ourselves, or one of an earlier connection
+        lanes, self._lanes = self._lanes, []
+        self._channel_gone(lanes)
         if self._conn.is_up:
             self.log.warning("channel closed by the broker (%s); reopening", describe(exc))
             self._conn.resetup(self)
 
     # --- publishing ---------------------------------------------------------------
     async def process(self, msg: Message) -> Message:
-        # Publishes sharing a message id queue up in arrival order, each waiting only for the
-        # one before it (a loop re-checking the map would wake every waiter on every confirm).
-        earlier = self._in_flight.get(msg.id)
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._in_flight[msg.id] = done
+        lane = await self._lane_for(msg.id)
         try:
-            if earlier is not None:
-                await asyncio.shield(earlier)
-            await self._publish(msg)
+            await self._publish(lane, msg)
         finally:
-            if self._in_flight.get(msg.id) is done:
-                del self._in_flight[msg.id]
-            done.set_result(None)
+            self._release(lane, msg.id)
         return msg
 
-    async def _publish(self, msg: Message) -> None:
-        exchange, gone = await self._exchange_ready()
+    async def _lane_for(self, message_id: str) -> _Lane:
+        """A lane with no unconfirmed publish of `message_id`, marked busy with it.
+
+        Another lane is opened when every open one is busy with this id (a producer that
+        reuses one message id for everything would otherwise get one confirm round trip
+        per message); past MAX_LANES the publish waits its turn for this id, in order."""
+        while True:
+            gone = await self._wait_ready()
+            for lane in self._lanes:
+                if message_id not in lane.busy:
+                    lane.busy.add(message_id)
+                    return lane
+            if len(self._lanes) + self._opening < MAX_LANES:
+                await self._open_extra_lane(gone)
+                continue
+            turn = asyncio.get_running_loop().create_future()
+            queue = self._waiting.setdefault(message_id, deque())
+            queue.append(turn)
+            try:
+                await turn
+            finally:
+                if not turn.done():  # cancelled while waiting
+                    queue.remove(turn)
+                if not queue and self._waiting.get(message_id) is queue:
+                    del self._waiting[message_id]
+
+    async def _open_extra_lane(self, gone: asyncio.Future[None]) -> None:
+        assert self._connection is not None
+        self._opening += 1
+        try:
+            lane = await self._open_lane(self._connection)
+        except (aiormq.exceptions.AMQPError, ConnectionError, RuntimeError) as err:
+            raise DeliveryFailed(f"could not open another channel to publish on: {describe(err)}") from None
+        finally:
+            self._opening -= 1
+        if gone.done():  # the connection or a channel went while this one opened
+            with contextlib.suppress(Exception):
+                await lane.channel.close()
+        else:
+            self._lanes.append(lane)
+
+    def _release(self, lane: _Lane, message_id: str) -> None:
+        """Free `message_id` on `lane` and give the next publish waiting for that id its turn."""
+        lane.busy.discard(message_id)
+        queue = self._waiting.get(message_id)
+        while queue:
+            turn = queue.popleft()
+            if not turn.done():
+                turn.set_result(None)
+                break
+
+    async def _publish(self, lane: _Lane, msg: Message) -> None:
+        exchange, gone = lane.exchange, self._gone
+        assert gone is not None
         routing_key = self._constant_key if self._constant_key is not None else self.routing_key.render(msg)
         headers = {k: t.render(msg) for k, t in self.headers.items()}
         out = to_amqp(msg, headers=headers, content_type=self.content_type, persistent=self.persistent)
@@ -163,25 +226,41 @@ class AmqpPublish(AsyncNode):
         except (aiormq.exceptions.AMQPError, aiormq.exceptions.ChannelInvalidStateError, ConnectionError) as err:
             raise DeliveryFailed(f"publish to {where} failed: {describe(err)}") from None
 
-    async def _exchange_ready(self) -> tuple[AbstractExchange, asyncio.Future[None]]:
-        """The exchange to publish to, and a future done when its channel is gone."""
+    async def _wait_ready(self) -> asyncio.Future[None]:
+        """Wait up to `connect_wait` for the connection; the future done when its lanes are gone."""
         if not self._ready.is_set():
             try:
                 await asyncio.wait_for(self._ready.wait(), self.connect_wait)
             except TimeoutError:
                 raise DeliveryFailed(f"not connected to the broker (waited {self.connect_wait:g}s)") from None
-        assert self._exchange is not None and self._gone is not None
-        return self._exchange, self._gone
+        assert self._gone is not None
+        return self._gone
 
-    def _channel_gone(self) -> None:
+    def _channel_gone(self, lanes: list[_Lane]) -> None:
         self._ready.clear()
         if self._gone is not None and not self._gone.done():
             self._gone.set_result(None)
         # A publish that failed before its confirm leaves aiormq's confirmation future
         # orphaned; the channel's end fails it, and asyncio would log it as never retrieved.
-        for confirmation in list(self._confirmations.values()):
-            if isinstance(confirmation, asyncio.Future):
-                confirmation.add_done_callback(_retrieve)
+        for lane in lanes:
+            for confirmation in list(lane.confirmations.values()):
+                if isinstance(confirmation, asyncio.Future):
+                    confirmation.add_done_callback(_retrieve)
+
+
+@dataclass(eq=False)
+class _Lane:
+    """One confirm-mode channel of the node.
+
+    aiormq matches a returned (unroutable) message to its publish by message id, per channel:
+    two unconfirmed publishes with one id on a channel would be confused, and a return could
+    fail the wrong one while the unroutable message counted as delivered. So a lane carries at
+    most one unconfirmed publish per message id (`busy`)."""
+
+    channel: AbstractChannel
+    exchange: AbstractExchange
+    confirmations: dict[Any, Any]
+    busy: set[str] = field(default_factory=set)
 
 
 def _retrieve(task: asyncio.Future[Any]) -> None:

@@ -10,10 +10,12 @@ import orjson
 import pytest
 
 from connectors.amqp.connection import DEFAULT_URL, AmqpConnection, connections
+from connectors.amqp.publish import MAX_LANES
 from connectors.memory import hub_of
 from flowengine.backoff import Backoff
 from flowengine.engine import Engine
 from flowengine.errors import ConnectorError
+from flowengine.message import Message
 from tests.conftest import REPO, compile_ok
 from tests.connectors.amqp_helpers import broker, deployed, kill_connections, unique, until
 
@@ -358,7 +360,7 @@ flow offline {{
 
 
 async def test_many_messages_sharing_one_message_id_all_go_through() -> None:
-    """Some producers reuse a message id; publishes of one id queue in order instead of racing."""
+    """Some producers reuse a message id; publishes of one id spread over lanes (channels)."""
     inq, outq = unique("sameid.in"), unique("sameid.out")
     flow = f"""
 flow same_id {{
@@ -373,3 +375,32 @@ flow same_id {{
             await asyncio.gather(*(b.publish(inq, orjson.dumps({"n": i}), message_id="same") for i in range(300)))
             await got.wait_count(300, timeout=30)
     assert sorted(orjson.loads(m.body)["n"] for m in got.messages) == list(range(300))
+
+
+async def test_unroutable_message_among_publishes_sharing_its_id_fails_alone() -> None:
+    """aiormq ties a return to the latest publish with that message id on the channel; with one
+    unconfirmed publish per id per lane, exactly the unroutable message fails, however many of
+    the same id are in flight."""
+    outq, missing = unique("sameid.routed"), unique("sameid.nowhere")
+    flow = """
+flow same_id_returns {
+  source web = memory.in()
+  sink out = amqp.publish(routing_key: "{{ body.q }}")
+  web -> out
+}
+"""
+    async with broker() as b:
+        await b.queue(outq)
+        got = await b.collect(outq)
+        async with deployed(flow) as (engine,):
+            hub = hub_of(engine.services)
+            queues = [missing if i == 37 else outq for i in range(80)]
+            outcomes = await asyncio.gather(*(hub.send("web", Message(json={"q": q, "n": i}, id="same"))
+                                              for i, q in enumerate(queues)))
+            lanes = len(engine.flows["same_id_returns"].flow.info("out").runtime._lanes)
+            await got.wait_count(79)
+    failed = [i for i, outcome in enumerate(outcomes) if not outcome.ok]
+    assert failed == [37]
+    assert outcomes[37].error is not None and outcomes[37].error.message.startswith("unroutable:")
+    assert sorted(orjson.loads(m.body)["n"] for m in got.messages) == [i for i in range(80) if i != 37]
+    assert 1 < lanes <= MAX_LANES
