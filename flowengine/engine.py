@@ -2,7 +2,7 @@
 
 `Engine` is what `flowengine run` drives and what an application embeds: it
 compiles nothing itself (hand it `CompiledFlow`s), starts each flow's runtime,
-and stops them with a drain. Its FastAPI `app` serves every `http.listen`.
+and stops them with a drain. Its `app`, plain ASGI, serves every `http.listen`.
 """
 
 from __future__ import annotations

@@ -15,11 +15,13 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from starlette.requests import Request
-from starlette.responses import Response
 from starlette.routing import compile_path
+from starlette.types import Receive, Scope
 
-Handler = Callable[[Request, dict[str, Any]], Awaitable[Response]]
+from flowengine.http_asgi import Answer
+
+Handler = Callable[[Scope, Receive, dict[str, Any]], Awaitable[Answer]]
+"""Answers one request: its ASGI scope, its `receive`, the path's parameters."""
 
 
 class RouteConflict(ValueError):

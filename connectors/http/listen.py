@@ -14,13 +14,13 @@ acknowledgement: a client that got 2xx knows every sink confirmed.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import parse_qsl
 
-import orjson
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.types import Receive, Scope
 
 from flowengine.build import BuildContext
 from flowengine.errors import MessageError, MessageTooLarge
+from flowengine.http_asgi import Answer, answer, error_answer, header_dict, json_answer, read_body
 from flowengine.message import Message
 from flowengine.nodes import Source, SourceContext
 from flowengine.outcome import Outcome
@@ -51,25 +51,25 @@ class HttpListen(Source):
     async def resume(self, ctx: SourceContext) -> None:
         self._paused = False
 
-    async def handle(self, request: Request, params: dict[str, Any]) -> Response:
+    async def handle(self, scope: Scope, receive: Receive, params: dict[str, Any]) -> Answer:
         assert self._ctx is not None
         if self._paused:
-            return JSONResponse({"error": {"type": "paused", "message": f"flow '{self._ctx.flow}' is paused"}},
-                                status_code=503, headers={"retry-after": "1"})  # fmt: skip
+            return error_answer("paused", f"flow '{self._ctx.flow}' is paused", 503, {"retry-after": "1"})
+        headers = header_dict(scope)
         try:
-            body = await self._read_body(request)
+            body = await self._read_body(receive, headers.get("content-length"))
         except MessageTooLarge as err:
             err.node = self.name
             return error_response(err)
-        headers = {k.lower(): v for k, v in request.headers.items()}
+        query = scope.get("query_string", b"")
         msg = Message(
             body,
             content_type=headers.get("content-type", "application/octet-stream"),
             headers=headers,
             attributes={
-                "http.method": request.method,
-                "http.path": request.url.path,
-                "http.query": dict(request.query_params),
+                "http.method": scope["method"],
+                "http.path": scope["path"],
+                "http.query": dict(parse_qsl(query.decode("latin-1"), keep_blank_values=True)) if query else {},
                 "http.params": params,
             },
             traceparent=headers.get("traceparent"),
@@ -77,32 +77,23 @@ class HttpListen(Source):
         outcome = await self._ctx.process(msg)
         return response_for(outcome)
 
-    async def _read_body(self, request: Request) -> bytes:
-        declared = request.headers.get("content-length")
+    async def _read_body(self, receive: Receive, declared: str | None) -> bytes:
         if declared and declared.isdigit() and int(declared) > self.max_body_bytes:
             raise MessageTooLarge(f"body of {declared} bytes is over the limit of {self.max_body_bytes} bytes")
-        chunks, size = [], 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > self.max_body_bytes:
-                raise MessageTooLarge(f"body is over the limit of {self.max_body_bytes} bytes")
-            chunks.append(chunk)
-        return b"".join(chunks)
+        return await read_body(receive, self.max_body_bytes, MessageTooLarge)
 
 
-def response_for(outcome: Outcome) -> Response:
+def response_for(outcome: Outcome) -> Answer:
     ex = outcome.exchange
     if ex.reply is not None:
-        return Response(
-            ex.reply.body, status_code=ex.reply_status, media_type=ex.reply.content_type, headers=ex.reply_headers
-        )
+        return answer(ex.reply.body, ex.reply_status, ex.reply.content_type, ex.reply_headers)
     if outcome.error is not None:
         return error_response(outcome.error)
-    return Response(status_code=204)
+    return answer(b"", 204)
 
 
-def error_response(error: MessageError) -> Response:
-    return Response(orjson.dumps({"error": error.to_json()}), status_code=error.status, media_type="application/json")
+def error_response(error: MessageError) -> Answer:
+    return json_answer({"error": error.to_json()}, error.status)
 
 
 def build(ctx: BuildContext) -> HttpListen:
