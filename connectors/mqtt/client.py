@@ -31,20 +31,30 @@ import ssl
 import threading
 from collections.abc import Callable
 from enum import StrEnum
-from functools import lru_cache
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import paho.mqtt.client as paho
+from paho.mqtt.exception import MalformedPacket
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from connectors.mqtt.convert import Inbound, decode_publish
+from connectors.mqtt.convert import (
+    Inbound,
+    PackedProperties,
+    decode_publish,
+    encode_puback,
+    encode_publish,
+    encoded_topic,
+)
 from connectors.mqtt.settings import Settings
-from connectors.mqtt.sock import BufferedSocket
+from connectors.mqtt.sock import BufferedSocket, MalformedStream
 from flowengine.backoff import Backoff
 from flowengine.errors import ConnectorError, DeliveryFailed, NotConnected
+
+if TYPE_CHECKING:
+    from paho.mqtt.client import _InPacket  # a typing-only TypedDict of paho's
 
 log = logging.getLogger("flowengine.mqtt")
 
@@ -78,16 +88,16 @@ class Handler(Protocol):
 
 
 class _Paho(paho.Client):
-    """paho's client with our hot paths; the only place that overrides paho internals (pinned < 3).
+    """paho's client, fed packets instead of reading them; the only place that touches paho
+    internals (pinned < 3).
 
     - the socket is a `BufferedSocket` with TCP_NODELAY; a failed TLS handshake closes it;
-    - QoS 0/1 PUBLISH packets are decoded by `convert.decode_publish` and handed to
-      `deliver` (paho would build an MQTTMessage, a threading.Condition and a Properties);
-    - a successful PUBACK/PUBCOMP is matched by packet id without decoding properties.
-    Anything unusual (QoS 2, a failure reason code, a property we skip) goes to paho.
+    - `MqttClient` frames what arrives and handles QoS 0/1 PUBLISH and PUBACK itself; paho
+      gets the rest through `handle` (CONNACK, SUBACK, PINGRESP, QoS 2, unusual properties),
+      runs CONNECT, SUBSCRIBE, keepalive and QoS 2, and hears of a lost connection through
+      `connection_lost`.
     """
 
-    deliver: Callable[[Inbound], None]
     holds: Callable[[int], bool]
     stale_pubrel: Callable[[int], None]
 
@@ -113,14 +123,32 @@ class _Paho(paho.Client):
             raise
         return tls
 
-    def _handle_publish(self) -> paho.MQTTErrorCode:
-        header = self._in_packet["command"]
-        if header & 0x06 != 0x04:  # QoS 2 runs paho's PUBREC/PUBREL handshake
-            inbound = decode_publish(header, self._in_packet["packet"], self._protocol == paho.MQTTv5)
-            if inbound is not None:
-                self.deliver(inbound)  # manual_ack: no PUBACK here
-                return paho.MQTTErrorCode.MQTT_ERR_SUCCESS
-        return super()._handle_publish()
+    def handle(self, command: int, packet: bytes) -> None:
+        """Process one whole packet as paho's own reader would have, after framing it."""
+        self._in_packet = _fresh_in_packet(command, packet)
+        try:
+            rc = self._packet_handle()
+        except MalformedPacket:
+            rc = paho.MQTTErrorCode.MQTT_ERR_PROTOCOL
+        self._in_packet = _fresh_in_packet(0, b"")
+        if rc > 0:
+            self._loop_rc_handle(rc)
+
+    def connection_lost(self) -> None:
+        """End of file or a broken read: paho's disconnect path (socket closed, on_disconnect)."""
+        self._loop_rc_handle(paho.MQTTErrorCode.MQTT_ERR_CONN_LOST)
+
+    def bytes_received(self) -> None:
+        """For paho's keepalive: the broker is alive."""
+        self._last_bytes_received = paho.time_func()
+
+    def bytes_sent(self) -> None:
+        """For paho's keepalive: no PINGREQ needed while we send."""
+        self._last_msg_out = paho.time_func()
+
+    def next_mid(self) -> int:
+        """A packet id from paho's counter, so ours and paho's (SUBSCRIBE, QoS 2) never collide."""
+        return self._mid_generate()
 
     def _handle_pubrel(self) -> paho.MQTTErrorCode:
         """A PUBREL for a QoS 2 packet id that neither paho nor the flow holds was handed over
@@ -136,24 +164,12 @@ class _Paho(paho.Client):
         self.stale_pubrel(mid)
         return self._send_pubcomp(mid)
 
-    def _handle_pubackcomp(self, cmd: Literal["PUBACK", "PUBCOMP"]) -> paho.MQTTErrorCode:
-        packet = self._in_packet["packet"]
-        reason = packet[2] if len(packet) > 2 else 0
-        if len(packet) < 2 or reason >= 0x80:
-            return super()._handle_pubackcomp(cmd)
-        mid = (packet[0] << 8) | packet[1]
-        with self._out_message_mutex:
-            if mid in self._out_messages:
-                return self._do_on_publish(mid, _success(cmd, reason), _NO_PROPERTIES)
-        return paho.MQTTErrorCode.MQTT_ERR_SUCCESS
 
 
-_NO_PROPERTIES = Properties(PacketTypes.PUBACK)
-
-
-@lru_cache(maxsize=16)
-def _success(cmd: str, reason: int) -> ReasonCode:
-    return ReasonCode(PacketTypes.PUBACK if cmd == "PUBACK" else PacketTypes.PUBCOMP, identifier=reason)
+def _fresh_in_packet(command: int, packet: bytes) -> _InPacket:
+    """paho's reader state for a packet read whole (`paho.Client._packet_read` builds the same)."""
+    return {"command": command, "have_remaining": 1 if command else 0, "remaining_count": [], "remaining_mult": 1,
+            "remaining_length": len(packet), "packet": bytearray(packet), "to_process": 0, "pos": 0}
 
 
 class MqttClient:
@@ -203,7 +219,6 @@ class MqttClient:
         client.on_connect = self._on_connect  # type: ignore[assignment]  # paho types the v1 signature
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
-        client.deliver = self.handler.message
         client.holds = self.handler.holds
         client.stale_pubrel = self._stale_pubrel
         client.on_publish = self._on_publish
@@ -332,15 +347,15 @@ class MqttClient:
                 log.warning("%s: reconnect failed: %s", self.label, err)
 
     def _abort(self) -> None:
-        """Close the socket now and let paho run its disconnect path (on the loop thread)."""
+        """Close the socket now and let paho run its disconnect path (on the loop thread).
+        What was read but not handled is dropped: the broker redelivers unacknowledged
+        messages, and publishes awaiting a PUBACK fail with NotConnected."""
         sock = self._sock
         if sock is None:
             return
         sock.shutdown()
-        for _ in range(100_000):  # paho first consumes what is buffered, then sees end of file
-            if self._sock is not sock or self._paho.socket() is None:
-                break
-            self._paho.loop_read()
+        if self._paho.socket() is not None:
+            self._paho.connection_lost()
         if self._sock is sock:  # paho had already let go of it
             self._on_socket_close(None, None, sock)
 
@@ -455,14 +470,56 @@ class MqttClient:
 
     def _on_readable(self) -> None:
         sock = self._sock
-        read = self._paho.loop_read
+        if sock is None or self._paused:
+            return
+        try:
+            open_ = sock.fill()
+        except OSError as err:
+            log.debug("%s: read failed: %s", self.label, err)
+            open_ = False
+        self._paho.bytes_received()
+        if self._dispatch(sock) and not open_ and self._sock is sock:
+            self._paho.connection_lost()
+
+    def _dispatch(self, sock: BufferedSocket) -> bool:
+        """Handle the whole packets read so far. False when it stopped before the end: reading
+        paused, the connection replaced, or PACKETS_PER_WAKE handled (the rest comes next turn,
+        so other tasks run in between)."""
+        v5, deliver = self.settings.v5, self.handler.message
         for _ in range(PACKETS_PER_WAKE):
-            if sock is None or self._sock is not sock or self._paused:
-                return
-            read()
-            if not sock.pending():
-                return
+            if self._sock is not sock or self._paused:
+                return False
+            try:
+                packet = sock.next_packet()
+            except MalformedStream as err:
+                log.warning("%s: broken packet from %s (%s); reconnecting", self.label, self._where, err)
+                self._paho.connection_lost()
+                return False
+            if packet is None:
+                return True
+            header, body = packet
+            kind = header >> 4
+            if kind == 3 and header & 0x06 != 0x04 and (inbound := decode_publish(header, body, v5)) is not None:
+                deliver(inbound)  # QoS 0/1; the PUBACK goes out when the flow is done (`ack`)
+            elif kind == 4:
+                self._puback(body)
+            else:
+                self._paho.handle(header, body)
         self._loop.call_soon(self._on_readable)
+        return False
+
+    def _puback(self, body: bytes) -> None:
+        """Every PUBACK answers one of our QoS 1 publishes (QoS 2 ends with PUBCOMP, paho's)."""
+        mid = (body[0] << 8) | body[1]
+        entry = self._confirms.pop(mid, None)
+        if entry is None or entry[0].done():
+            return  # one that already timed out
+        reason = body[2] if len(body) > 2 else 0
+        if reason >= 0x80:
+            refused = ReasonCode(PacketTypes.PUBACK, identifier=reason)
+            entry[0].set_exception(DeliveryFailed(f"MQTT broker {self._where} refused the message: {refused}"))
+        else:
+            entry[0].set_result(None)
 
     def _schedule_flush(self) -> None:
         if not self._flush_soon:
@@ -475,6 +532,8 @@ class MqttClient:
         if sock is None:
             return
         self._paho.loop_write()
+        if sock.unsent:
+            self._paho.bytes_sent()
         try:
             done = sock.flush()
         except OSError as err:
@@ -534,10 +593,16 @@ class MqttClient:
 
     def ack(self, mid: int, qos: int) -> None:
         """PUBACK (QoS 1) or PUBCOMP (QoS 2) an inbound message; the caller checked the generation."""
-        if self.connected:
+        if not self.connected or self._sock is None:
+            return
+        if qos == 1:
+            self._sock.send(encode_puback(mid))
+            self._schedule_flush()
+        else:
             self._paho.ack(mid, qos)
 
-    async def publish(self, topic: str, payload: bytes, qos: int, retain: bool, props: Any, timeout: float) -> None:
+    async def publish(self, topic: str, payload: bytes, qos: int, retain: bool, props: PackedProperties | None,
+                      timeout: float) -> None:
         """Return once the broker confirmed: PUBACK (QoS 1) or PUBCOMP (QoS 2); for QoS 0,
         once the packet is queued. The broker's receive maximum bounds what is unconfirmed.
 
@@ -569,13 +634,22 @@ class MqttClient:
                 return window
             window.release()  # a reconnect replaced the window meanwhile: take a slot of the new one
 
-    def _send(self, topic: str, payload: bytes, qos: int, retain: bool, props: Any) -> int:
-        if not self.connected:
+    def _send(self, topic: str, payload: bytes, qos: int, retain: bool, props: PackedProperties | None) -> int:
+        """Queue a PUBLISH; its packet id (0 for QoS 0). QoS 0 and 1 are encoded here, QoS 2
+        (whose PUBREC/PUBREL/PUBCOMP handshake paho runs) by paho."""
+        sock = self._sock
+        if not self.connected or sock is None:
             raise NotConnected(f"not connected to MQTT broker {self._where}")
-        info = self._paho.publish(topic, payload, qos, retain, props)
-        if info.rc != paho.MQTT_ERR_SUCCESS:
-            raise NotConnected(f"cannot publish to {self._where}: {paho.error_string(info.rc)}")
-        return info.mid
+        if qos == 2:
+            info = self._paho.publish(topic, payload, qos, retain, props)  # type: ignore[arg-type]  # duck-typed
+            if info.rc != paho.MQTT_ERR_SUCCESS:
+                raise NotConnected(f"cannot publish to {self._where}: {paho.error_string(info.rc)}")
+            return info.mid
+        mid = self._paho.next_mid() if qos else 0
+        properties = (props.packed if props is not None else b"\x00") if self.settings.v5 else b""
+        sock.send(encode_publish(encoded_topic(topic), payload, qos, retain, mid, properties))
+        self._schedule_flush()
+        return mid
 
 
 def _describe(err: BaseException) -> str:

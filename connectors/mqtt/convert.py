@@ -7,11 +7,12 @@ trace is kept out of `headers`, as the AMQP connector does); topic, QoS,
 retain and dup are `attributes` (`mqtt.topic`, ...). A dup delivery is attempt 2:
 MQTT does not count redeliveries.
 
-Both ways, properties are encoded and decoded here rather than with paho's
-`Properties`, whose construction alone costs about 20 µs (a PUBLISH in, its
-PUBACK and the PUBLISH out each needed one): paho only ever calls `pack()` on
-outbound properties, and the client hands inbound PUBLISH packets to
-`decode_publish` before paho's own decoder.
+Both ways, QoS 0 and 1 PUBLISH packets (and their PUBACKs) are encoded and
+decoded here rather than by paho: paho builds a `Properties` (about 20 µs), an
+MQTTMessage with a threading.Condition and an MQTTMessageInfo per packet, and
+reads each packet with three or more socket reads. The client frames inbound
+packets itself and hands paho only the rest (CONNACK, SUBACK, PINGRESP, QoS 2,
+a PUBLISH with a property `decode_publish` skips).
 """
 
 from __future__ import annotations
@@ -142,13 +143,45 @@ def publish_properties(content_type: str | None, user: Iterable[tuple[str, str]]
     """Content type and user properties (in order). ValueError when a string is over 65535 bytes."""
     body = b"".join(_USER_PROPERTY + _utf8(k) + _utf8(v) for k, v in user)
     if not body:
-        return _content_type_only(content_type)
+        return content_type_only(content_type)
     return PackedProperties((_CONTENT_TYPE + _utf8(content_type) if content_type else b"") + body)
 
 
 @lru_cache(maxsize=64)
-def _content_type_only(content_type: str | None) -> PackedProperties:
+def content_type_only(content_type: str | None) -> PackedProperties:
+    """The properties of a message without headers or trace (most), encoded once per content type."""
     return PackedProperties(_CONTENT_TYPE + _utf8(content_type) if content_type else b"")
+
+
+MAX_REMAINING_LENGTH = 268_435_455  # the largest packet MQTT can frame
+_WILDCARDS = frozenset("+#")
+
+
+@lru_cache(maxsize=1024)
+def encoded_topic(topic: str) -> bytes:
+    """A publish topic as PUBLISH carries it (length-prefixed UTF-8), checked as paho checks it."""
+    if not topic or not _WILDCARDS.isdisjoint(topic):
+        raise ValueError("a publish topic must be non-empty and cannot contain wildcards (+, #)")
+    return _utf8(topic)
+
+
+def encode_publish(topic: bytes, payload: bytes, qos: int, retain: bool, mid: int, properties: bytes) -> bytes:
+    """A whole QoS 0/1 PUBLISH packet. `topic` from `encoded_topic`; `properties` already
+    length-prefixed (MQTT 5: at least b"\\x00"; MQTT 3.1.1: b"")."""
+    variable = topic + mid.to_bytes(2, "big") + properties if qos else topic + properties
+    size = len(variable) + len(payload)
+    if size > MAX_REMAINING_LENGTH:
+        raise ValueError(f"a message of {len(payload)} bytes is over MQTT's packet size limit")
+    return b"".join((_PUBLISH_HEADERS[qos << 1 | retain], _varint(size), variable, payload))
+
+
+_PUBLISH_HEADERS = [bytes([0x30 | flags]) for flags in range(4)]  # indexed by qos << 1 | retain
+_PUBACK = b"\x40\x02"
+
+
+def encode_puback(mid: int) -> bytes:
+    """PUBACK with success (MQTT 5 lets the reason code be left out when it is 0)."""
+    return _PUBACK + mid.to_bytes(2, "big")
 
 
 def _utf8(text: str) -> bytes:

@@ -21,7 +21,7 @@ from __future__ import annotations
 from typing import Any
 
 from connectors.mqtt.client import MqttClient
-from connectors.mqtt.convert import TRACEPARENT, Inbound, PackedProperties, publish_properties
+from connectors.mqtt.convert import TRACEPARENT, Inbound, PackedProperties, content_type_only, publish_properties
 from connectors.mqtt.settings import (
     PROTOCOL_FIELD,
     QOS_FIELD,
@@ -105,6 +105,8 @@ class MqttPublish(AsyncNode):
     def _properties(self, msg: Message) -> PackedProperties:
         wanted = self.user_properties
         if not msg.headers:
+            if msg.traceparent is None:
+                return content_type_only(msg.content_type)
             pairs = []
         elif wanted is True:
             pairs = [(k, str(v)) for k, v in msg.headers.items() if k.lower() not in NOT_FORWARDED]

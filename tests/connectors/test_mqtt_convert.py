@@ -8,7 +8,15 @@ from paho.mqtt.client import MQTTv5, MQTTv311
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from connectors.mqtt.convert import Inbound, decode_publish, publish_properties, to_message
+from connectors.mqtt.convert import (
+    Inbound,
+    decode_publish,
+    encode_puback,
+    encode_publish,
+    encoded_topic,
+    publish_properties,
+    to_message,
+)
 
 TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 
@@ -96,3 +104,40 @@ def test_to_message_maps_properties_and_attributes() -> None:
     assert msg.id == "m-1"
     assert msg.attempt == 2  # dup: a redelivery
     assert msg.attributes == {"mqtt.topic": "sensors/1", "mqtt.qos": 1, "mqtt.retain": False, "mqtt.dup": True}
+
+
+def split_fixed_header(packet: bytes) -> tuple[int, bytes]:
+    """(header byte, what follows the remaining length), checking the length paho would read."""
+    size, shift, at = 0, 0, 1
+    while True:
+        byte = packet[at]
+        at += 1
+        size |= (byte & 0x7F) << shift
+        if not byte & 0x80:
+            break
+        shift += 7
+    assert len(packet) - at == size
+    return packet[0], packet[at:]
+
+
+@pytest.mark.parametrize(("qos", "retain", "v5", "size"), [(0, False, True, 10), (1, True, True, 20_000),
+                                                          (1, False, False, 200), (0, True, False, 3)])
+def test_encode_publish_is_what_paho_decodes(qos: int, retain: bool, v5: bool, size: int) -> None:
+    payload = bytes(range(256)) * (size // 256) + b"x" * (size % 256)
+    properties = publish_properties("application/json", [("x-tenant", "acme")]).pack() if v5 else b""
+    header, rest = split_fixed_header(encode_publish(encoded_topic("sensors/é/1"), payload, qos, retain, 513, properties))
+    theirs = _packet.decode_publish(header, rest, MQTTv5 if v5 else MQTTv311)
+    assert (theirs.topic, theirs.payload, theirs.qos, theirs.retain, theirs.mid) == (
+        "sensors/é/1".encode(), payload, qos, retain, 513 if qos else 0)
+    if v5:
+        assert theirs.properties.UserProperty == [("x-tenant", "acme")]
+
+
+@pytest.mark.parametrize("topic", ["", "a/+/b", "a/#"])
+def test_a_topic_paho_would_refuse_is_refused(topic: str) -> None:
+    with pytest.raises(ValueError, match="wildcards"):
+        encoded_topic(topic)
+
+
+def test_puback_packet() -> None:
+    assert encode_puback(0x1234) == b"\x40\x02\x12\x34"

@@ -1,0 +1,93 @@
+"""connectors/mqtt/sock.py frames packets out of whatever pieces TCP delivers; the client
+turns a PUBACK's reason code into the publish's outcome."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from connectors.mqtt.client import MqttClient
+from connectors.mqtt.convert import encode_puback, encode_publish, encoded_topic
+from connectors.mqtt.settings import BrokerUrl, Settings
+from connectors.mqtt.sock import BufferedSocket, MalformedStream
+from flowengine.errors import DeliveryFailed
+
+PACKETS = [encode_publish(encoded_topic("t/1"), b"p" * n, 1, False, n + 1, b"\x00") for n in (0, 5, 127, 128, 20_000)]
+PACKETS.append(encode_puback(9))
+
+
+def receive_all(chunks: list[bytes]) -> list[tuple[int, bytes]]:
+    """Send `chunks` through a real socket pair, reading after each, and frame what arrives."""
+    ours, theirs = socket.socketpair()
+    ours.setblocking(False)
+    sock, got = BufferedSocket(ours), []
+    try:
+        for chunk in chunks:
+            theirs.sendall(chunk)
+            while sock.fill() and (packet := sock.next_packet()) is not None:
+                got.append(packet)
+                while (packet := sock.next_packet()) is not None:
+                    got.append(packet)
+        theirs.close()
+        assert not sock.fill()  # end of file
+        assert sock.pending() == 0
+    finally:
+        ours.close()
+    return got
+
+
+def expected() -> list[tuple[int, bytes]]:
+    out = []
+    for packet in PACKETS:
+        at = 1
+        while packet[at] & 0x80:
+            at += 1
+        out.append((packet[0], packet[at + 1:]))
+    return out
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.integers(min_value=1, max_value=len(b"".join(PACKETS)) - 1), max_size=12))
+def test_packets_split_anywhere_come_out_whole(cuts: list[int]) -> None:
+    stream = b"".join(PACKETS)
+    points = sorted(set(cuts))
+    chunks = [stream[a:b] for a, b in zip([0, *points], [*points, len(stream)], strict=True)]
+    assert receive_all(chunks) == expected()
+
+
+def test_a_length_of_five_bytes_is_malformed() -> None:
+    ours, theirs = socket.socketpair()
+    try:
+        theirs.sendall(b"\x30\xff\xff\xff\xff\x01")
+        sock = BufferedSocket(ours)
+        assert sock.fill()
+        with pytest.raises(MalformedStream):
+            sock.next_packet()
+    finally:
+        ours.close()
+        theirs.close()
+
+
+class NoHandler:
+    def message(self, packet: object) -> None: ...
+    async def ready(self, client: MqttClient, session_present: bool) -> None: ...
+    def lost(self) -> None: ...
+    def holds(self, mid: int) -> bool:
+        return False
+
+
+@pytest.mark.parametrize(("reason", "ok"), [(b"", True), (b"\x10", True), (b"\x87", False)])
+async def test_puback_reason_code_decides_the_outcome(reason: bytes, ok: bool) -> None:
+    client = MqttClient(Settings(url=BrokerUrl.parse("mqtt://127.0.0.1:1883"), client_id="framing-test"), "test", NoHandler())
+    waiting = asyncio.get_running_loop().create_future()
+    client._confirms[7] = (waiting, 0.0)
+    client._puback(b"\x00\x07" + reason)
+    if ok:
+        assert waiting.result() is None
+    else:
+        with pytest.raises(DeliveryFailed, match="refused the message: Not authorized"):
+            waiting.result()
