@@ -29,9 +29,10 @@ import logging
 import socket
 import ssl
 import threading
+from collections import deque
 from collections.abc import Callable
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 import paho.mqtt.client as paho
 from paho.mqtt.exception import MalformedPacket
@@ -190,7 +191,8 @@ class MqttClient:
         self._connack: asyncio.Future[bool] | None = None
         self._confirms: dict[int, tuple[asyncio.Future[None], float]] = {}
         self._subacks: dict[int, asyncio.Future[int]] = {}
-        self._window = asyncio.Semaphore(65535)
+        self._receive_maximum = 65535
+        self._backlog: deque[_Outgoing] = deque()
         self._connected = asyncio.Event()
         self._drained = asyncio.Event()
         self._drained.set()
@@ -371,7 +373,7 @@ class MqttClient:
         self.generation += 1
         if not flags.session_present:
             self.session += 1
-        self._window = asyncio.Semaphore(getattr(props, "ReceiveMaximum", 65535))
+        self._receive_maximum = getattr(props, "ReceiveMaximum", 65535)
         self.state = State.CONNECTED
         self._connected.set()
         if connack is not None and not connack.done():
@@ -386,6 +388,10 @@ class MqttClient:
             if not fut.done():
                 fut.set_exception(lost)
         self._confirms.clear()
+        for waiting in self._backlog:
+            if not waiting.confirmed.done():
+                waiting.confirmed.set_exception(lost)
+        self._backlog.clear()
         for sub in self._subacks.values():
             if not sub.done():
                 sub.set_exception(lost)
@@ -421,6 +427,7 @@ class MqttClient:
             entry[0].set_exception(DeliveryFailed(f"MQTT broker {self._where} refused the message: {reason}"))
         else:
             entry[0].set_result(None)
+        self._send_backlog()
 
     def _on_subscribe(self, _c: Any, _u: Any, mid: int, codes: list[ReasonCode], _p: Any) -> None:
         fut = self._subacks.pop(mid, None)
@@ -512,14 +519,15 @@ class MqttClient:
         """Every PUBACK answers one of our QoS 1 publishes (QoS 2 ends with PUBCOMP, paho's)."""
         mid = (body[0] << 8) | body[1]
         entry = self._confirms.pop(mid, None)
-        if entry is None or entry[0].done():
-            return  # one that already timed out
-        reason = body[2] if len(body) > 2 else 0
-        if reason >= 0x80:
-            refused = ReasonCode(PacketTypes.PUBACK, identifier=reason)
-            entry[0].set_exception(DeliveryFailed(f"MQTT broker {self._where} refused the message: {refused}"))
-        else:
-            entry[0].set_result(None)
+        if entry is not None and not entry[0].done():  # else: one that already timed out
+            reason = body[2] if len(body) > 2 else 0
+            if reason >= 0x80:
+                refused = ReasonCode(PacketTypes.PUBACK, identifier=reason)
+                entry[0].set_exception(DeliveryFailed(f"MQTT broker {self._where} refused the message: {refused}"))
+            else:
+                entry[0].set_result(None)
+        if self._backlog:
+            self._send_backlog()
 
     def _schedule_flush(self) -> None:
         if not self._flush_soon:
@@ -563,6 +571,7 @@ class MqttClient:
             del self._confirms[mid]
             if not fut.done():
                 fut.set_exception(DeliveryFailed(f"MQTT broker {self._where} did not confirm the message in time"))
+        self._send_backlog()
         self._misc = self._loop.call_later(MISC_INTERVAL, self._tick)
 
     def _stop_ticking(self) -> None:
@@ -615,24 +624,32 @@ class MqttClient:
             if not self._drained.is_set():
                 await self._drained.wait()
             return
-        window = await self._acquire_window()
-        try:
-            mid = self._send(topic, payload, qos, retain, props)
-            fut = self._loop.create_future()
-            self._confirms[mid] = (fut, self._loop.time() + timeout)
-            await fut
-        finally:
-            window.release()
+        if not self.connected:
+            raise NotConnected(f"not connected to MQTT broker {self._where}")
+        encoded_topic(topic)  # a bad topic fails now, not when its turn comes
+        waiting = _Outgoing(topic, payload, qos, retain, props, timeout, self._loop.create_future())
+        if self._backlog or len(self._confirms) >= self._receive_maximum:
+            self._backlog.append(waiting)
+        else:
+            self._transmit(waiting)
+        await waiting.confirmed
 
-    async def _acquire_window(self) -> asyncio.Semaphore:
-        """A slot under the broker's receive maximum. No timeout of its own: the messages
-        holding the slots have deadlines, so a stalled broker frees them all in time."""
-        while True:
-            window = self._window
-            await window.acquire()
-            if window is self._window:
-                return window
-            window.release()  # a reconnect replaced the window meanwhile: take a slot of the new one
+    def _transmit(self, out: _Outgoing) -> None:
+        try:
+            mid = self._send(out.topic, out.payload, out.qos, out.retain, out.props)
+        except (NotConnected, ValueError) as err:
+            out.confirmed.set_exception(err)
+        else:
+            self._confirms[mid] = (out.confirmed, self._loop.time() + out.timeout)
+
+    def _send_backlog(self) -> None:
+        """Publishes that waited for room under the broker's receive maximum go out in order.
+        They have no deadline while they wait: those ahead of them have theirs."""
+        backlog = self._backlog
+        while backlog and len(self._confirms) < self._receive_maximum and self.connected:
+            out = backlog.popleft()
+            if not out.confirmed.done():  # else its publisher was cancelled
+                self._transmit(out)
 
     def _send(self, topic: str, payload: bytes, qos: int, retain: bool, props: PackedProperties | None) -> int:
         """Queue a PUBLISH; its packet id (0 for QoS 0). QoS 0 and 1 are encoded here, QoS 2
@@ -650,6 +667,18 @@ class MqttClient:
         sock.send(encode_publish(encoded_topic(topic), payload, qos, retain, mid, properties))
         self._schedule_flush()
         return mid
+
+
+class _Outgoing(NamedTuple):
+    """A QoS 1/2 publish waiting for room under the broker's receive maximum."""
+
+    topic: str
+    payload: bytes
+    qos: int
+    retain: bool
+    props: PackedProperties | None
+    timeout: float
+    confirmed: asyncio.Future[None]
 
 
 def _describe(err: BaseException) -> str:
