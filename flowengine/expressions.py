@@ -19,6 +19,7 @@ from typing import Any
 
 import jinja2
 from jinja2 import meta, nodes
+from jinja2.runtime import Namespace, new_context
 from jinja2.sandbox import SandboxedEnvironment
 
 from flowengine.errors import MessageError, NodeFailed
@@ -54,6 +55,13 @@ class _DataSandbox(SandboxedEnvironment):
             try:
                 return obj[attribute]
             except KeyError:
+                return self.undefined(obj=obj, name=attribute)
+        if type(obj) is Namespace and not attribute.startswith("_"):
+            # What the sandbox answers, without its checks: a namespace holds data only, and
+            # a name without a leading underscore is never internal (`total.cents` in a loop).
+            try:
+                return getattr(obj, attribute)
+            except AttributeError:
                 return self.undefined(obj=obj, name=attribute)
         return super().getattr(obj, attribute)
 
@@ -138,9 +146,15 @@ def _compiled_template(source: str, autoescape: bool) -> tuple[frozenset[str], j
 
 
 class Template:
-    """A compiled template rendering text from a message."""
+    """A compiled template rendering text from a message.
 
-    __slots__ = ("_tpl", "needs", "source")
+    `render` is Jinja's `Template.render` without its per-call copies: Jinja builds each
+    context from a `ChainMap` of the globals (a `dict` and a `set` of it per call); here
+    the globals are one plain dict, copied once at load (the environments' globals never
+    change after import), and the context shares the dict made for the call.
+    """
+
+    __slots__ = ("_globals", "_tpl", "needs", "source")
 
     def __init__(self, source: str, *, autoescape: bool = False) -> None:
         self.source = source
@@ -148,14 +162,17 @@ class Template:
             self.needs, self._tpl = _compiled_template(source, autoescape)
         except jinja2.TemplateSyntaxError as err:
             raise ExpressionError(_syntax_message(err, source), _filter_hint(err), line=err.lineno or 1) from None
+        self._globals = dict(self._tpl.globals)
 
     @property
     def is_constant(self) -> bool:
         return "{{" not in self.source and "{%" not in self.source
 
     def render(self, msg: Message) -> str:
+        tpl = self._tpl
         try:
-            return self._tpl.render(_context(self.needs, msg))
+            names = {**self._globals, **_context(self.needs, msg)}
+            return "".join(tpl.root_render_func(new_context(tpl.environment, tpl.name, tpl.blocks, names, shared=True)))
         except MessageError:
             raise
         except Exception as err:
