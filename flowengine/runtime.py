@@ -287,7 +287,10 @@ class FlowRuntime:
                 )
                 await self._fail(step, msg, too_large, outcome)
             elif self._tracer is None:
-                await self._forward(step, msg, outcome)
+                if len(step.next) == 1:  # most sources: straight into the walk, one frame less per resume
+                    await self._walk(step.next[0], msg, outcome)
+                else:
+                    await self._forward(step, msg, outcome)
             else:
                 with self._tracer.message_span(self.name, step.name, msg):
                     await self._forward(step, msg, outcome)
