@@ -31,6 +31,7 @@ from flowengine.nodes import AsyncNode, Branch, Node, Output, Settle, Source, So
 from flowengine.otel import NodeTracer
 from flowengine.outcome import Outcome
 from flowengine.policy import Policy
+from flowengine.slots import Slots
 from flowengine.tracing import trace_id
 
 log = logging.getLogger("flowengine.runtime")
@@ -224,22 +225,26 @@ class FlowRuntime:
             self._leave()
 
     def _context(self, step: _Step) -> SourceContext:
-        slots = asyncio.Semaphore(self.max_in_flight)
+        slots = Slots(self.max_in_flight)
         tasks: set[asyncio.Task[None]] = set()
 
         async def process(msg: Message) -> Outcome:
-            async with slots:
+            await slots.acquire()
+            try:
                 return await self._run(step, msg)
+            finally:
+                slots.release()
 
         async def submit(msg: Message, settle: Settle) -> None:
-            await slots.acquire()
+            if not slots.take():
+                await slots.acquire()
             task = asyncio.create_task(self._run_and_settle(step, msg, settle, slots))
             tasks.add(task)
             task.add_done_callback(tasks.discard)
 
         return SourceContext(self.name, self.services, process, submit)
 
-    async def _run_and_settle(self, step: _Step, msg: Message, settle: Settle, slots: asyncio.Semaphore) -> None:
+    async def _run_and_settle(self, step: _Step, msg: Message, settle: Settle, slots: Slots) -> None:
         self._enter()
         try:
             outcome = await self._walk_from_source(step, msg)
