@@ -137,6 +137,18 @@ class Expression:
         except Exception as err:  # the sandbox, a type error, a zero division: a message problem
             raise NodeFailed(f"expression `{self.source}` failed: {err}") from err
 
+    @property
+    def unchecked(self) -> Callable[[Message], Any]:
+        """The evaluator without the error translation and without turning undefined into
+        None (see `is_undefined`): for a node that evaluates many expressions in one go and,
+        when that raises, calls them again one by one for the error that names the culprit."""
+        return self._fn
+
+
+def is_undefined(value: Any) -> bool:
+    """A value an `unchecked` evaluator returns for a missing member (`__call__` gives None)."""
+    return isinstance(value, jinja2.Undefined)
+
 
 @functools.lru_cache(maxsize=4096)
 def _compiled_template(source: str, autoescape: bool) -> tuple[frozenset[str], jinja2.Template]:

@@ -15,6 +15,7 @@ evaluator: the fast path is an optimisation, never a second language.
 
 from __future__ import annotations
 
+import functools
 import operator
 from collections.abc import Callable
 from typing import Any
@@ -219,6 +220,12 @@ class _Compiler:
         first = passes.get(_PassArg.from_obj(func), ())
         if not args and not kwargs:
             return lambda msg: func(*first, value(msg))
+        if all(isinstance(a, nodes.Const) for a in (*node.args, *(k.value for k in node.kwargs))):
+            # Constant arguments (`round(2)`, `default("n/a")`) are bound once, not rebuilt per call.
+            fixed = [a.value for a in node.args]  # type: ignore[attr-defined]
+            named = {str(k.key): k.value.value for k in node.kwargs}  # type: ignore[attr-defined]
+            bound = functools.partial(func, *first)
+            return lambda msg: bound(value(msg), *fixed, **named)
         return lambda msg: func(*first, value(msg), *[a(msg) for a in args], **{k: v(msg) for k, v in kwargs})
 
     def _Call(self, node: nodes.Call) -> Fn:

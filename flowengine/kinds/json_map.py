@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from flowengine.build import BuildContext
-from flowengine.expressions import Expression
+from flowengine.expressions import Expression, is_undefined
 from flowengine.message import Message
 from flowengine.nodes import Transform
 from flowengine.spec import Field, KindSpec, MappingUse, Role
@@ -20,8 +20,24 @@ class JsonMap(Transform):
         super().__init__(name, "json.map")
         self.fields = fields
         self.merge = merge
+        # The common mapping (flat field names, replace mode) is built by one comprehension
+        # over the raw evaluators; `_careful` runs only when that raises, for the named error.
+        flat = not merge and all(len(path) == 1 for path, _ in fields)
+        self._flat = [(path[0], expr.unchecked) for path, expr in fields] if flat else None
 
     def process(self, msg: Message) -> Message:
+        if self._flat is not None:
+            try:
+                out = {key: evaluate(msg) for key, evaluate in self._flat}
+            except Exception:  # evaluated again one by one in `_careful`, where the error is named
+                return self._careful(msg)
+            for key, value in out.items():
+                if is_undefined(value):
+                    out[key] = None
+            return msg.derive(json=out)
+        return self._careful(msg)
+
+    def _careful(self, msg: Message) -> Message:
         out: dict[str, Any] = dict(msg.json) if self.merge and isinstance(msg.json, dict) else {}
         for path, expr in self.fields:
             value = expr(msg)
