@@ -7,6 +7,7 @@ process exits, so a restart by an orchestrator loses no message in flight.
 
 from __future__ import annotations
 
+import gc
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -79,6 +80,7 @@ def uvicorn_config(app: FastAPI, options: ServeOptions, log_level: str = "warnin
         ssl_keyfile=str(options.keyfile) if options.keyfile else None,
         limit_concurrency=options.limit_concurrency,
         log_level=log_level,
+        access_log=False,
         lifespan="off",
     )
 
@@ -87,6 +89,7 @@ async def serve(options: ServeOptions, tokens: Tokens) -> None:
     parts = assemble(options.state, tokens, options.settings, max_body_bytes=options.max_body_bytes)
     try:
         await parts.manager.restore()
+        gc.freeze()  # modules and restored flows live as long as the process: out of full collections' way
         if not tokens:
             log.warning("no tokens configured: the management API answers 503 until started with --tokens")
         scheme = "https" if options.certfile else "http"
