@@ -472,8 +472,9 @@ class MqttClient:
         self._stop_reading()
 
     def resume_reading(self) -> None:
-        self._paused = False
-        self._start_reading()
+        if self._paused:  # called as each message settles: usually nothing to do
+            self._paused = False
+            self._start_reading()
 
     def _on_readable(self) -> None:
         sock = self._sock
