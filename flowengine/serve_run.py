@@ -22,6 +22,7 @@ import uvicorn
 
 from flowengine.compiler import CompileResult
 from flowengine.engine import Engine
+from flowengine.errors import FlowengineError
 from flowengine.services import Services
 
 log = logging.getLogger("flowengine")
@@ -40,7 +41,14 @@ class EngineServer(uvicorn.Server):
 
 async def run_flows(results: list[CompileResult], host: str, port: int, state: Path) -> None:
     engine = Engine(Services(state))
-    await engine.deploy_all(results)
+    for flow in (flow for result in results for flow in result.flows):  # compiled without errors (the CLI checked)
+        try:
+            await engine.deploy(flow)
+        except FlowengineError as err:  # a broker that cannot be reached, a port in use, ...
+            await engine.stop()
+            engine.services.close()
+            log.error("cannot start flow %s: %s", flow.name, err)
+            raise SystemExit(1) from None
     for runtime in engine.flows.values():
         log.info("running flow %s", runtime.name)
     gc.freeze()

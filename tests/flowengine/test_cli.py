@@ -127,6 +127,17 @@ def test_run_refuses_a_broken_flow(tmp_path):
     assert "E102 option 'chanel' not recognised by 'memory.in'; did you mean 'channel'?" in proc.stderr
 
 
+def test_run_that_cannot_reach_its_broker_says_so_without_a_traceback(tmp_path):
+    flow = tmp_path / "unreachable.flow"
+    port = free_port()  # nothing listens there
+    flow.write_text(f'flow x {{\n  source in = amqp.consume(url: "amqp://guest:guest@127.0.0.1:{port}/", '
+                    f'queue: "q")\n  sink out = memory.out()\n  in -> out\n}}\n')
+    proc = run("run", str(flow), "--port", str(free_port()))
+    assert proc.returncode == 1
+    assert f"cannot start flow x: cannot connect to amqp://guest:***@127.0.0.1:{port}/" in proc.stderr
+    assert "Traceback" not in proc.stderr and "╭" not in proc.stderr
+
+
 def test_docs_command_matches_the_committed_node_reference():
     proc = run("docs")
     assert proc.returncode == 0
