@@ -1,8 +1,11 @@
-"""The `flowengine` command: run, lint, graph, docs.
+"""The `flowengine` command: run, lint, graph, docs, and the commands of `_Commands.lazy`.
 
 Exit codes: 0 success, 1 findings or a flow that does not compile, 2 a usage
 error (a missing file, an unknown format). A user never sees a traceback for
 bad input: every problem is a diagnostic or a one-line message.
+
+Each command imports what only it needs when it runs (the linter, the graph
+exports, the server), so that `flowengine run` starts fast (docs/performance.md).
 """
 
 from __future__ import annotations
@@ -10,19 +13,34 @@ from __future__ import annotations
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, ClassVar
 
 import typer
 
 from flowengine import eventloop
-from flowengine.compiler import CompileResult, compile_file
-from flowengine.export import FORMATS
-from flowengine.lint import LintReport, LintUsageError, find_flow_files, lint_paths, options_from
-from flowengine.lint_output import FORMATS as LINT_FORMATS
+from flowengine.cli_lazy import LazyGroup
+from flowengine.compiler import CompileResult, compile_file, find_flow_files
 from flowengine.logs import configure
-from flowengine.pictures import PICTURES, PictureError, picture
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="Flowengine: declarative integration flows.")
+
+class _Commands(LazyGroup):
+    """The commands defined in modules of their own, imported when they run (see `cli_lazy`)."""
+
+    lazy: ClassVar[dict[str, str]] = {
+        "serve": "flowengine.cli_serve:serve",  # the server and the clients of its management API
+        "deploy": "flowengine.cli_serve:deploy",
+        "flows": "flowengine.cli_serve:flows",
+        "undeploy": "flowengine.cli_serve:undeploy",
+        "test": "flowengine.cli_tools:test",  # the CI commands: flow tests and the formatter
+        "fmt": "flowengine.cli_tools:fmt",
+        "lsp": "flowengine.cli_lsp:lsp",  # the language server for editors
+        "dlq": "flowengine.cli_dlq:dlq",  # a group: list, show, replay, purge
+    }
+
+
+app = typer.Typer(
+    cls=_Commands, add_completion=False, no_args_is_help=True, help="Flowengine: declarative integration flows."
+)
 
 
 class LintFormat(StrEnum):
@@ -74,11 +92,14 @@ def lint(
 
     Exit 0 when nothing is reported, 1 on any finding (errors or warnings), 2 on a usage error.
     """
+    from flowengine.lint import LintUsageError, lint_paths, options_from
+    from flowengine.lint_output import FORMATS as LINT_FORMATS
+
     try:
         options = options_from(select or [], ignore or [], env_file)
     except LintUsageError as err:
         raise _usage_error(str(err)) from None
-    report: LintReport = lint_paths(_existing(paths), options=options)
+    report = lint_paths(_existing(paths), options=options)
     sys.stdout.write(LINT_FORMATS[format.value](report))
     raise typer.Exit(1 if report.diagnostics else 0)
 
@@ -86,6 +107,8 @@ def lint(
 def _compile_or_exit(path: Path) -> CompileResult:
     result = compile_file(path)
     if not result.ok:
+        from flowengine.lint import LintReport
+
         report = LintReport(files=[str(path)], diagnostics=result.diagnostics, sources={str(path): result.text})
         sys.stderr.write(report.to_text())
         raise typer.Exit(1)
@@ -101,6 +124,9 @@ def graph(
 ) -> None:
     """Print a flow's graph as Graphviz DOT, Mermaid or JSON, or draw it: svg and png (Graphviz),
     html (one self-contained page: nodes coloured by role, conditions on edges, options on hover)."""
+    from flowengine.export import FORMATS
+    from flowengine.pictures import PICTURES, PictureError, picture
+
     result = _compile_or_exit(_existing([file])[0])
     flows = [f for f in result.flows if flow is None or f.name == flow]
     if not flows:
@@ -153,26 +179,6 @@ def docs(
     else:
         output.write_text(text, encoding="utf-8")
 
-
-from flowengine.cli_dlq import dlq  # noqa: E402  (sub-commands live in their own modules)
-
-app.add_typer(dlq, name="dlq")
-
-from flowengine.cli_serve import deploy, flows, serve, undeploy  # noqa: E402  (commands of the management API)
-
-app.command()(serve)
-app.command()(deploy)
-app.command()(flows)
-app.command()(undeploy)
-
-from flowengine.cli_tools import fmt, test  # noqa: E402  (the CI commands: flow tests and the formatter)
-
-app.command()(test)
-app.command()(fmt)
-
-from flowengine.cli_lsp import lsp  # noqa: E402  (the language server for editors)
-
-app.command()(lsp)
 
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -151,7 +151,7 @@ def deploy(
     cacert: CaCert = None,
 ) -> None:
     """Deploy or update flows on a running engine (one flow per file)."""
-    from flowengine.lint import find_flow_files
+    from flowengine.compiler import find_flow_files
 
     missing = [str(p) for p in paths if not p.exists()]
     if missing:

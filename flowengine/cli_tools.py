@@ -15,7 +15,7 @@ from typing import Annotated
 
 import typer
 
-from flowengine.lint import find_flow_files
+from flowengine.compiler import find_flow_files
 
 _HERE = [Path(".")]
 

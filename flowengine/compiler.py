@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import difflib
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -76,6 +76,17 @@ def compile_file(path: Path, **kwargs: object) -> CompileResult:
         return CompileResult(diagnostics=[Diagnostic("E000", f"cannot read file: {err}", span)])
     kwargs.setdefault("base_dir", path.parent)
     return compile_text(text, str(path), **kwargs)  # type: ignore[arg-type]
+
+
+def find_flow_files(paths: Iterable[Path]) -> list[Path]:
+    """The files among `paths`, and the *.flow files under the directories among them (sorted)."""
+    found: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            found.extend(sorted(p.rglob("*.flow")))
+        else:
+            found.append(p)
+    return found
 
 
 def _duplicate_flows(flows: list[ast.Flow]) -> list[Diagnostic]:

@@ -26,7 +26,7 @@ from typing import Any
 
 from dsl.diagnostics import Diagnostic, Severity
 from dsl.tokens import tokenize
-from flowengine.compiler import CompileResult, compile_file, compile_text
+from flowengine.compiler import CompileResult, compile_file, compile_text, find_flow_files
 from flowengine.envfile import EnvFileError, read_env_file
 from flowengine.lint_rules import CHECKS, ENV_FILE, LintContext
 from flowengine.registry import Registry
@@ -101,16 +101,6 @@ def options_from(select: Iterable[str], ignore: Iterable[str], env_file: Path | 
 
 def matches(code: str, prefixes: Iterable[str]) -> bool:
     return any(code.startswith(p) for p in prefixes)
-
-
-def find_flow_files(paths: Iterable[Path]) -> list[Path]:
-    found: list[Path] = []
-    for p in paths:
-        if p.is_dir():
-            found.extend(sorted(p.rglob("*.flow")))
-        else:
-            found.append(p)
-    return found
 
 
 def lint_result(result: CompileResult, options: LintOptions, base_dir: Path | None) -> list[Diagnostic]:

@@ -9,11 +9,10 @@
     publish.py    the sink (succeeds on PUBACK/PUBCOMP)
 """
 
-from connectors.mqtt import publish, subscribe
 from flowengine.registry import Registry
 
 
 def register(registry: Registry) -> None:
-    """Entry point `flowengine.kinds: mqtt`."""
-    registry.register(subscribe.SPEC)
-    registry.register(publish.SPEC)
+    """Entry point `flowengine.kinds: mqtt`. paho is imported only when a flow uses a kind."""
+    registry.register_lazy("mqtt.subscribe", "connectors.mqtt.subscribe:SPEC")
+    registry.register_lazy("mqtt.publish", "connectors.mqtt.publish:SPEC")

@@ -1,22 +1,23 @@
 """The built-in node kinds of the engine (connectors live in the `connectors` package)."""
 
-from flowengine.deadletter import kind as dead_letter
-from flowengine.kinds import dedupe, json_map, json_validate, log, routing, template, throttle
 from flowengine.registry import Registry
+
+# kind name -> where its spec lives; each module is imported when a flow first uses the kind
+KINDS = {
+    "json.map": "flowengine.kinds.json_map:SPEC",
+    "json.validate": "flowengine.kinds.json_validate:SPEC",
+    "template": "flowengine.kinds.template:SPEC",
+    "log": "flowengine.kinds.log:SPEC",
+    "branch": "flowengine.kinds.routing:BRANCH",
+    "filter": "flowengine.kinds.routing:FILTER",
+    "multicast": "flowengine.kinds.routing:MULTICAST",
+    "dedupe": "flowengine.kinds.dedupe:SPEC",
+    "throttle": "flowengine.kinds.throttle:SPEC",
+    "dead_letter": "flowengine.deadletter.kind:SPEC",
+}
 
 
 def register(registry: Registry) -> None:
     """Entry point `flowengine.kinds: builtin`."""
-    for spec in (
-        json_map.SPEC,
-        json_validate.SPEC,
-        template.SPEC,
-        log.SPEC,
-        routing.BRANCH,
-        routing.FILTER,
-        routing.MULTICAST,
-        dedupe.SPEC,
-        throttle.SPEC,
-        dead_letter.SPEC,
-    ):
-        registry.register(spec)
+    for name, target in KINDS.items():
+        registry.register_lazy(name, target)

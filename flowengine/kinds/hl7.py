@@ -210,5 +210,3 @@ VALIDATE = KindSpec(
         ),
     },
 )
-
-SPECS = (TO_JSON, FROM_JSON, TO_XML, FROM_XML, ACK, VALIDATE)

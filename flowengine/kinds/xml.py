@@ -268,5 +268,3 @@ VALIDATE = KindSpec(
         "schema": Field({"type": "string"}, "The XML Schema (.xsd), found like json.validate's schema", required=True)
     },
 )
-
-SPECS = (XPATH, XSLT, FROM_JSON, TO_JSON, VALIDATE)

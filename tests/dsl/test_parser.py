@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from dsl import ast, parse
@@ -180,3 +185,33 @@ def test_error_at_end_of_file():
         == "syntax error: expected '->', 'branch', 'on', 'sink', 'source', 'transform', '}' or a name, got: end of file"
     )
     assert (d.span.line, d.span.col) == (3, 1)
+
+
+_PARSE_IN_A_FRESH_PROCESS = """
+import sys
+from dsl import parse
+for text in sys.argv[1:]:
+    flow_file, diags = parse(text, "t.flow")
+    print(repr(flow_file.flows), [d.render(text) for d in diags])
+"""
+
+
+def test_the_cached_parser_parses_like_a_fresh_one(tmp_path):
+    """Lark's cache of the built parser: written on first use, loaded after, rebuilt when broken,
+    skipped when there is nowhere to write it; the AST and the syntax errors never change."""
+
+    def parse_with_cache_in(cache_home: Path) -> str:
+        env = {**os.environ, "XDG_CACHE_HOME": str(cache_home)}
+        texts = [FULL, "flow x {\n  a -> b\n", "flow x {\n  sink a {\n}"]
+        proc = subprocess.run([sys.executable, "-c", _PARSE_IN_A_FRESH_PROCESS, *texts], env=env,
+                              capture_output=True, text=True, timeout=60)  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout
+
+    built = parse_with_cache_in(tmp_path)
+    (cached,) = (tmp_path / "flowengine").glob("*.lark")
+    assert parse_with_cache_in(tmp_path) == built
+    cached.write_bytes(cached.read_bytes()[:100])  # cut short, as by a crash while writing
+    assert parse_with_cache_in(tmp_path) == built
+    (tmp_path / "a-file").write_text("")
+    assert parse_with_cache_in(tmp_path / "a-file") == built  # no directory can be made there

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -39,3 +43,16 @@ async def test_spans_per_message_and_node_join_the_incoming_trace():
 def test_tracing_is_off_without_an_exporter(monkeypatch):
     monkeypatch.delenv("FLOWENGINE_OTEL_EXPORTER", raising=False)
     assert Services().tracer is None
+
+
+def test_an_exporter_turns_tracing_on_in_a_fresh_process():
+    """The SDK is imported only when tracing can be on; a configured exporter must still get it."""
+    check = (
+        "import sys\n"
+        "from flowengine.services import Services\n"
+        "assert 'opentelemetry.sdk.trace' not in sys.modules\n"
+        "assert Services().tracer is not None\n"
+    )
+    env = {**os.environ, "FLOWENGINE_OTEL_EXPORTER": "console"}
+    proc = subprocess.run([sys.executable, "-c", check], env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr

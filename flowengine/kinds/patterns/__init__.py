@@ -6,23 +6,16 @@ store, so a restart resumes them; those that run other nodes (enrich, wiretap,
 loop, saga) name them in their options (`KindSpec.calls`).
 """
 
-from flowengine.kinds.patterns import aggregate, delay, enrich, loop, recipients, resequence, saga, split, wiretap
 from flowengine.registry import Registry
 
-SPECS = (
-    split.SPEC,
-    aggregate.SPEC,
-    enrich.SPEC,
-    wiretap.SPEC,
-    recipients.SPEC,
-    resequence.SPEC,
-    delay.SPEC,
-    loop.SPEC,
-    saga.SPEC,
-)
+# each module is imported when a flow first uses its kind
+KINDS = {
+    name: f"flowengine.kinds.patterns.{name}:SPEC"
+    for name in ("split", "aggregate", "enrich", "wiretap", "recipients", "resequence", "delay", "loop", "saga")
+}
 
 
 def register(registry: Registry) -> None:
     """Entry point `flowengine.kinds: patterns`."""
-    for spec in SPECS:
-        registry.register(spec)
+    for name, target in KINDS.items():
+        registry.register_lazy(name, target)
