@@ -1,14 +1,16 @@
 """`amqp.publish`: publish the message to an exchange; succeed only on the broker's confirm.
 
 The node has its own channel in publisher-confirm mode on the engine's shared
-connection. `process` returns once the broker confirmed the message (for a
+connection (more, "lanes", when publishes share a message id: see `_Lane`).
+`process` returns once the broker confirmed the message (for a
 persistent message on a durable queue: written to disk). Anything else raises
 `DeliveryFailed`, so the source message is not acknowledged:
 
     broker nack                          -> "the broker refused the message ..."
     returned as unroutable (mandatory)   -> "unroutable: no queue is bound to ..."
     exchange missing (channel closed)    -> the broker's NOT_FOUND text; channel reopened
-    connection lost before the confirm   -> fails at once (the message may still arrive: a duplicate)
+    channel gone before the confirm      -> fails at once (the message may still arrive: a duplicate);
+      (connection lost, or the broker closed one of the node's channels: all are reopened)
     connection down                      -> waits up to `connect_wait` s, then fails
     no confirm within `timeout` s        -> fails (the message may still arrive: a duplicate)
 """
@@ -214,8 +216,10 @@ class AmqpPublish(AsyncNode):
                 publishing.cancel()
                 publishing.add_done_callback(_retrieve)
         if abandoned:
-            why = "the connection was lost before the broker confirmed" if gone.done() else \
-                f"no confirm within {self.timeout:g}s"
+            if gone.done():
+                why = "its channel closed before the broker confirmed (connection lost, or closed by the broker)"
+            else:
+                why = f"no confirm within {self.timeout:g}s"
             raise DeliveryFailed(f"publish to {where} failed: {why}")
         try:
             publishing.result()

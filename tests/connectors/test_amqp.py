@@ -404,3 +404,39 @@ flow same_id_returns {
     assert outcomes[37].error is not None and outcomes[37].error.message.startswith("unroutable:")
     assert sorted(orjson.loads(m.body)["n"] for m in got.messages) == [i for i in range(80) if i != 37]
     assert 1 < lanes <= MAX_LANES
+
+
+async def test_lanes_fail_cleanly_when_their_exchange_goes_and_recover_when_it_is_back() -> None:
+    """Several lanes open (same-id publishes), then the exchange is deleted: the broker closes
+    each channel that publishes to it; every publish fails (none hangs), and once the exchange
+    is back the node publishes again."""
+    ex, q = unique("lanes.ex"), unique("lanes.q")
+    flow = f"""
+flow lanes {{
+  source web = memory.in()
+  sink out = amqp.publish(exchange: "{ex}", routing_key: "k", connect_wait: 0.5, timeout: 5)
+  web -> out
+}}
+"""
+
+    async def burst(hub: object, n: int, start: int) -> list[bool]:
+        sends = (hub.send("web", Message(json={"n": start + i}, id="same")) for i in range(n))  # type: ignore[attr-defined]
+        return [o.ok for o in await asyncio.wait_for(asyncio.gather(*sends), 20)]
+
+    async with broker() as b:
+        await b.exchange(ex, "direct")
+        await b.queue(q)
+        await (await b.channel.get_queue(q)).bind(ex, "k")
+        got = await b.collect(q)
+        async with deployed(flow) as (engine,):
+            hub, out = hub_of(engine.services), engine.flows["lanes"].flow.info("out").runtime
+            assert all(await burst(hub, 40, 0))
+            assert len(out._lanes) > 1
+            await b.channel.exchange_delete(ex)
+            assert not any(await burst(hub, 10, 100))
+            await b.exchange(ex, "direct")
+            await (await b.channel.get_queue(q)).bind(ex, "k")
+            await until(lambda: out.connected, timeout=10)
+            assert all(await burst(hub, 20, 200))
+            await got.wait_count(60)
+    assert sorted(orjson.loads(m.body)["n"] for m in got.messages) == [*range(40), *range(200, 220)]
