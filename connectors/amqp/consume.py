@@ -33,6 +33,7 @@ from flowengine.outcome import Outcome
 from flowengine.spec import Field, KindSpec, Role
 
 SETTLE_ERRORS = (aiormq.exceptions.AMQPError, aiormq.exceptions.ChannelInvalidStateError, ConnectionError)
+CANCEL_CHECK = 2.0  # seconds between looks for a consumer the broker cancelled (see `_watch_consumer`)
 
 
 class AmqpConsume(Source):
@@ -66,6 +67,7 @@ class AmqpConsume(Source):
         self._consumes = 0
         self._stopping = False
         self._paused = False
+        self._watcher: asyncio.Task[None] | None = None
 
     # --- lifecycle ------------------------------------------------------------------
     @property
@@ -77,6 +79,8 @@ class AmqpConsume(Source):
         self._stopping = self._paused = False
         self._conn = connection_for(ctx.services, self.url)
         await self._conn.attach(self)
+        if self._watcher is None:
+            self._watcher = asyncio.create_task(self._watch_consumer(), name=f"{self.log.label} consumer watch")
         if not self.requeue_on_failure and not self.dead_letter_exchange:
             self.log.warning("failed messages are rejected without requeue; unless queue '%s' has a dead-letter "
                              "exchange (by policy), the broker discards them", self.queue)
@@ -101,6 +105,10 @@ class AmqpConsume(Source):
 
     async def close(self) -> None:
         self._stopping = True
+        if self._watcher is not None:
+            self._watcher.cancel()
+            await asyncio.gather(self._watcher, return_exceptions=True)
+            self._watcher = None
         if self._conn is not None:
             await self._conn.detach(self)
         await self._drop_channel()
@@ -129,6 +137,25 @@ class AmqpConsume(Source):
             with contextlib.suppress(*SETTLE_ERRORS, TimeoutError):
                 await self._queue.cancel(self._tag, timeout=5)
         self._tag = None
+
+    async def _watch_consumer(self) -> None:
+        """Set up again when the broker cancelled our consumer (its queue was deleted, say).
+
+        RabbitMQ announces that with `basic.cancel`, but aiormq only forgets the consumer
+        without telling the client, so the flow would sit idle until the next reconnect.
+        Setting up again declares the queue (with `declare: true`, the default) and consumes."""
+        while True:
+            await asyncio.sleep(CANCEL_CHECK)
+            channel, tag, conn = self._channel, self._tag, self._conn
+            if channel is None or tag is None or channel.is_closed or self._stopping or self._paused or conn is None:
+                continue
+            with contextlib.suppress(*SETTLE_ERRORS):
+                consumers = (await channel.get_underlay_channel()).consumers  # type: ignore[attr-defined]
+                if tag not in consumers and self._tag == tag and not (self._stopping or self._paused):
+                    self.log.warning("the broker cancelled the consumer of queue '%s' (was it deleted?); "
+                                     "setting up again", self.queue)
+                    self._tag = None
+                    conn.resetup(self)
 
     def lost(self, exc: BaseException | None) -> None:
         self._channel = None

@@ -440,3 +440,29 @@ flow lanes {{
             assert all(await burst(hub, 20, 200))
             await got.wait_count(60)
     assert sorted(orjson.loads(m.body)["n"] for m in got.messages) == [*range(40), *range(200, 220)]
+
+
+async def test_a_consumer_the_broker_cancels_is_noticed_and_the_queue_consumed_again(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """Deleting the queue cancels the consumer (basic.cancel, which aiormq keeps to itself):
+    the node sees its consumer gone, declares the queue again and consumes."""
+    inq, outq = unique("cancelled.in"), unique("cancelled.out")
+    flow = f"""
+flow cancelled {{
+  source inq = amqp.consume(queue: "{inq}")
+  sink out = amqp.publish(routing_key: "{outq}")
+  inq -> out
+}}
+"""
+    async with broker() as b:
+        got = await b.relay(inq, outq)
+        async with deployed(flow) as (engine,):
+            source = engine.flows["cancelled"].flow.info("inq").runtime
+            await b.publish(inq, b'{"n": 1}', message_id="before")
+            await got.wait_count(1)
+            await b.channel.queue_delete(inq)
+            await until(lambda: source._consumes == 2, timeout=15)
+            await b.publish(inq, b'{"n": 2}', message_id="after")
+            await got.wait_count(2)
+    assert [m.message_id for m in got.messages] == ["before", "after"]
+    assert f"the broker cancelled the consumer of queue '{inq}' (was it deleted?); setting up again" in caplog.text
