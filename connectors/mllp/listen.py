@@ -23,6 +23,7 @@ import logging
 from typing import Any
 
 from connectors.mllp.framing import FrameDecoder, Oversized, frame
+from connectors.mllp.tls import SERVER_TLS_FIELD, TlsFiles, client_name
 from flowengine import formats
 from flowengine.build import BuildContext
 from flowengine.errors import BadMessage
@@ -40,11 +41,12 @@ _READ = 65536
 
 
 class MllpListen(Source):
-    def __init__(self, name: str, host: str, port: int, max_frame_bytes: int) -> None:
+    def __init__(self, name: str, host: str, port: int, max_frame_bytes: int, tls: TlsFiles | None = None) -> None:
         super().__init__(name, "mllp.listen")
         self.host = host
         self.port = port
         self.max_frame_bytes = max_frame_bytes
+        self.tls = tls
         self.address: tuple[str, int] | None = None  # bound address, once started (port 0 picks one)
         self._ctx: SourceContext | None = None
         self._server: asyncio.Server | None = None
@@ -54,9 +56,13 @@ class MllpListen(Source):
     async def start(self, ctx: SourceContext) -> None:
         self._ctx = ctx
         self._stopping = False
-        self._server = await asyncio.start_server(self._serve, self.host, self.port)
+        context, mode = None, ""
+        if self.tls is not None:
+            context = self.tls.server_context(f"mllp.listen {self.name}")
+            mode = " (TLS, client certificates required)" if self.tls.ca else " (TLS)"
+        self._server = await asyncio.start_server(self._serve, self.host, self.port, ssl=context)
         self.address = self._server.sockets[0].getsockname()[:2]
-        log.info("mllp.listen %s on %s:%s", self.name, *self.address)
+        log.info("mllp.listen %s on %s:%s%s", self.name, *self.address, mode)
 
     async def stop(self) -> None:
         """Refuse new connections, close idle ones; busy ones close after sending their ACK."""
@@ -68,6 +74,7 @@ class MllpListen(Source):
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = "{}:{}".format(*writer.get_extra_info("peername")[:2])
+        client = client_name(writer.get_extra_info("peercert"))
         decoder = FrameDecoder(self.max_frame_bytes)
         try:
             while not self._stopping:
@@ -77,7 +84,7 @@ class MllpListen(Source):
                 if not data:
                     break
                 for item in decoder.feed(data):
-                    writer.write(frame(await self._answer(item, peer)))
+                    writer.write(frame(await self._answer(item, peer, client)))
                     await writer.drain()
         except ConnectionError as err:
             log.info("mllp.listen %s: connection from %s lost: %s", self.name, peer, err)
@@ -95,13 +102,16 @@ class MllpListen(Source):
             with contextlib.suppress(ConnectionError):
                 await writer.wait_closed()
 
-    async def _answer(self, item: bytes | Oversized, peer: str) -> bytes:
+    async def _answer(self, item: bytes | Oversized, peer: str, client: str | None) -> bytes:
         if isinstance(item, Oversized):
             text = f"message of {item.size} bytes is over the limit of {self.max_frame_bytes} bytes"
             log.warning("mllp.listen %s: %s refused: %s", self.name, peer, text)
             return hl7.build_ack(_header(item.head), "AE", text).to_bytes()
         assert self._ctx is not None, "mllp.listen used before start()"
-        msg = Message(item, content_type=ER7_TYPE, attributes={"mllp.peer": peer})
+        attributes: dict[str, Any] = {"mllp.peer": peer}
+        if client is not None:
+            attributes["mllp.client"] = client
+        msg = Message(item, content_type=ER7_TYPE, attributes=attributes)
         try:
             outcome = await self._ctx.process(msg)
         except Exception as err:  # the engine itself failed: say so, the sender will resend
@@ -143,7 +153,8 @@ def _header(head: bytes) -> hl7.Hl7Message | None:
 
 
 def _build(ctx: BuildContext) -> MllpListen:
-    return MllpListen(ctx.name, ctx.options["host"], ctx.options["port"], ctx.options["max_frame_bytes"])
+    o = ctx.options
+    return MllpListen(ctx.name, o["host"], o["port"], o["max_frame_bytes"], TlsFiles.from_option(ctx))
 
 
 SPEC = KindSpec(
@@ -155,7 +166,8 @@ SPEC = KindSpec(
         "succeeded, AA if every path succeeded without one, and AE (the message is at fault) or AR (the "
         "engine is: the sender may retry) otherwise, with the error in MSA-3 and ERR. Messages on one "
         "connection are answered in order; connections are served concurrently. The message carries "
-        '`attributes["mllp.peer"]`.'
+        '`attributes["mllp.peer"]`, and with mutual TLS `attributes["mllp.client"]`, the common name of the '
+        "client's certificate."
     ),
     build=_build,
     options={
@@ -173,5 +185,6 @@ SPEC = KindSpec(
             "Larger frames are answered AE without entering the flow",
             default=1_048_576,
         ),
+        "tls": SERVER_TLS_FIELD,
     },
 )

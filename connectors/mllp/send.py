@@ -1,4 +1,4 @@
-"""`mllp.send`: deliver HL7 v2 over MLLP and succeed only on a positive ACK.
+"""`mllp.send`: deliver HL7 v2 over MLLP (optionally TLS) and succeed only on a positive ACK.
 
 Each connection carries one message at a time (MLLP has no correlation
 beyond order), so `connections` sets how many messages are in flight. The
@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ssl
 from typing import Any
 
 from connectors.mllp.framing import FrameDecoder, Oversized, frame
+from connectors.mllp.tls import CLIENT_TLS_FIELD, TlsFiles
 from flowengine import formats
 from flowengine.build import BuildContext
 from flowengine.errors import DeliveryFailed
@@ -29,10 +31,12 @@ _POSITIVE = ("AA", "CA")
 
 
 class _Connection:
-    """One TCP connection, opened on first use and after any failure."""
+    """One TCP (or TLS) connection, opened on first use and after any failure."""
 
     def __init__(self, host: str, port: int, max_frame_bytes: int) -> None:
         self.host, self.port, self.max_frame_bytes = host, port, max_frame_bytes
+        self.tls: ssl.SSLContext | None = None  # set by the node's `open`
+        self.server_hostname: str | None = None
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
         self._decoder = FrameDecoder(max_frame_bytes)
@@ -40,7 +44,9 @@ class _Connection:
     async def request(self, payload: bytes) -> bytes:
         if self._reader is None or self._reader.at_eof():
             await self.close()
-            self._reader, self._writer = await asyncio.open_connection(self.host, self.port)
+            self._reader, self._writer = await asyncio.open_connection(
+                self.host, self.port, ssl=self.tls, server_hostname=self.server_hostname
+            )
             self._decoder = FrameDecoder(self.max_frame_bytes)
         assert self._writer is not None
         self._writer.write(frame(payload))
@@ -63,13 +69,18 @@ class _Connection:
 
 
 class MllpSend(AsyncNode):
-    def __init__(self, name: str, host: str, port: int, timeout: float, connections: int, max_frame_bytes: int) -> None:
+    def __init__(self, name: str, host: str, port: int, timeout: float, connections: int, max_frame_bytes: int,
+                 tls: TlsFiles | None = None) -> None:
         super().__init__(name, "mllp.send")
-        self.host, self.port, self.timeout = host, port, timeout
+        self.host, self.port, self.timeout, self.tls = host, port, timeout, tls
         self._all = [_Connection(host, port, max_frame_bytes) for _ in range(connections)]
         self._free: asyncio.Queue[_Connection] = asyncio.Queue()
 
     async def open(self, services: Any) -> None:
+        if self.tls is not None:
+            context = self.tls.client_context(f"mllp.send {self.name}")
+            for conn in self._all:
+                conn.tls, conn.server_hostname = context, self.tls.server_name or self.host
         for conn in self._all:
             self._free.put_nowait(conn)
 
@@ -117,7 +128,8 @@ def _check(answer: bytes, sent: Message, where: str) -> str:
 
 def _build(ctx: BuildContext) -> MllpSend:
     o = ctx.options
-    return MllpSend(ctx.name, o["host"], o["port"], float(o["timeout"]), o["connections"], o["max_frame_bytes"])
+    return MllpSend(ctx.name, o["host"], o["port"], float(o["timeout"]), o["connections"], o["max_frame_bytes"],
+                    TlsFiles.from_option(ctx))
 
 
 SPEC = KindSpec(
@@ -137,5 +149,6 @@ SPEC = KindSpec(
             default=1,
         ),
         "max_frame_bytes": Field({"type": "integer", "minimum": 64}, "Largest ACK accepted", default=1_048_576),
+        "tls": CLIENT_TLS_FIELD,
     },
 )

@@ -1,0 +1,110 @@
+"""TLS for MLLP: the listener's certificate (and the client certificates it may require),
+the sender's trust store and its own certificate.
+
+HL7 interfaces outside one machine usually run MLLP over TLS, often mutual: the
+receiver asks each sender for a certificate from the interface's CA. Paths are
+taken relative to the flow file's directory when not absolute; the files are
+read when the node starts, so `flowengine lint` in CI needs no certificates, and
+a missing or broken file fails the deploy with a ConnectorError that names it.
+"""
+
+from __future__ import annotations
+
+import ssl
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from flowengine.build import BuildContext
+from flowengine.errors import ConnectorError
+from flowengine.spec import Field
+
+_PATH = {"type": "string", "minLength": 1}
+
+SERVER_TLS_FIELD = Field(
+    {
+        "type": "object",
+        "properties": {"certfile": _PATH, "keyfile": _PATH, "client_ca": _PATH},
+        "required": ["certfile"],
+        "additionalProperties": False,
+    },
+    "TLS: `certfile` (PEM, the chain), `keyfile` (unless in certfile); with `client_ca`, every client must "
+    "present a certificate signed by it (mutual TLS)",
+    examples=({"certfile": "tls/mllp.pem", "keyfile": "tls/mllp.key", "client_ca": "tls/labs-ca.pem"},),
+)
+
+CLIENT_TLS_FIELD = Field(
+    {
+        "anyOf": [
+            {"type": "boolean"},
+            {
+                "type": "object",
+                "properties": {"cafile": _PATH, "certfile": _PATH, "keyfile": _PATH, "server_name": _PATH},
+                "additionalProperties": False,
+            },
+        ]
+    },
+    "TLS: true (the system's CAs, host name checked), or `cafile` (trust this CA instead), `certfile`/`keyfile` "
+    "(our certificate, for mutual TLS), `server_name` (the name to check, if not `host`)",
+    default=False,
+    examples=(True, {"cafile": "tls/lis-ca.pem", "certfile": "tls/engine.pem", "keyfile": "tls/engine.key"}),
+)
+
+
+@dataclass(frozen=True)
+class TlsFiles:
+    certfile: Path | None = None
+    keyfile: Path | None = None
+    ca: Path | None = None  # the listener's client CA, or the sender's trusted CA
+    server_name: str | None = None
+
+    @classmethod
+    def from_option(cls, ctx: BuildContext, option: str = "tls") -> TlsFiles | None:
+        """The option's files as absolute paths (relative ones from the flow's directory); None without TLS."""
+        value: Any = ctx.options.get(option)
+        if not value:
+            return None
+        if value is True:
+            return cls()
+        base = (ctx.base_dir or Path.cwd()).resolve()
+
+        def path(key: str) -> Path | None:
+            return base / value[key] if key in value else None
+
+        return cls(path("certfile"), path("keyfile"), path("client_ca") or path("cafile"), value.get("server_name"))
+
+    def server_context(self, who: str) -> ssl.SSLContext:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        assert self.certfile is not None  # required by the option's schema
+        self._load(who, "certificate", self.certfile, lambda: context.load_cert_chain(self.certfile, self.keyfile))
+        if self.ca is not None:
+            ca = self.ca
+            context.verify_mode = ssl.CERT_REQUIRED
+            self._load(who, "client CA", ca, lambda: context.load_verify_locations(cafile=ca))
+        return context
+
+    def client_context(self, who: str) -> ssl.SSLContext:
+        context = ssl.create_default_context()
+        if self.ca is not None:
+            ca = self.ca
+            self._load(who, "CA", ca, lambda: context.load_verify_locations(cafile=ca))
+        if self.certfile is not None:
+            self._load(who, "certificate", self.certfile, lambda: context.load_cert_chain(self.certfile, self.keyfile))
+        return context
+
+    @staticmethod
+    def _load(who: str, what: str, path: Path, load: Any) -> None:
+        try:
+            load()
+        except (OSError, ssl.SSLError) as err:
+            reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
+            raise ConnectorError(f"{who}: TLS {what} '{path}' cannot be loaded: {reason}") from None
+
+
+def client_name(peercert: dict[str, Any] | None) -> str | None:
+    """The common name of a verified client certificate (mutual TLS), for `attributes`."""
+    for rdn in (peercert or {}).get("subject", ()):
+        for key, value in rdn:
+            if key == "commonName":
+                return str(value)
+    return None
