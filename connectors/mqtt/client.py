@@ -28,9 +28,9 @@ import contextlib
 import logging
 import socket
 import ssl
+import struct
 import threading
 from collections import deque
-from collections.abc import Callable
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
@@ -45,7 +45,7 @@ from connectors.mqtt.convert import (
     Inbound,
     PackedProperties,
     decode_publish,
-    encode_puback,
+    encode_ack,
     encode_publish,
     encoded_topic,
 )
@@ -58,6 +58,8 @@ if TYPE_CHECKING:
     from paho.mqtt.client import _InPacket  # a typing-only TypedDict of paho's
 
 log = logging.getLogger("flowengine.mqtt")
+
+_PUBACK, _PUBREC, _PUBCOMP = 0x40, 0x50, 0x70  # fixed header bytes of the acknowledgements we send
 
 MISC_INTERVAL = 1.0  # seconds between keepalive checks and PUBACK deadline sweeps
 PACKETS_PER_WAKE = 1000  # then yield to other tasks; the rest stays buffered
@@ -84,23 +86,17 @@ class Handler(Protocol):
     def lost(self) -> None:
         """The connection dropped (not called for `close()`)."""
 
-    def holds(self, mid: int) -> bool:
-        """Whether an inbound QoS 2 packet id is still being processed (its PUBCOMP will follow)."""
-
 
 class _Paho(paho.Client):
     """paho's client, fed packets instead of reading them; the only place that touches paho
     internals (pinned < 3).
 
     - the socket is a `BufferedSocket` with TCP_NODELAY; a failed TLS handshake closes it;
-    - `MqttClient` frames what arrives and handles QoS 0/1 PUBLISH and PUBACK itself; paho
-      gets the rest through `handle` (CONNACK, SUBACK, PINGRESP, QoS 2, unusual properties),
-      runs CONNECT, SUBSCRIBE, keepalive and QoS 2, and hears of a lost connection through
-      `connection_lost`.
+    - `MqttClient` frames what arrives and handles inbound PUBLISH (all QoS), PUBREL and
+      PUBACK itself; paho gets the rest through `handle` (CONNACK, SUBACK, PINGRESP, the
+      PUBREC/PUBCOMP of our QoS 2 publishes), runs CONNECT, SUBSCRIBE,
+      keepalive and outbound QoS 2, and hears of a lost connection through `connection_lost`.
     """
-
-    holds: Callable[[int], bool]
-    stale_pubrel: Callable[[int], None]
 
     def _create_socket(self) -> Any:
         sock: socket.socket = super()._create_socket()  # type: ignore[assignment]  # paho types it loosely
@@ -151,21 +147,6 @@ class _Paho(paho.Client):
         """A packet id from paho's counter, so ours and paho's (SUBSCRIBE, QoS 2) never collide."""
         return self._mid_generate()
 
-    def _handle_pubrel(self) -> paho.MQTTErrorCode:
-        """A PUBREL for a QoS 2 packet id that neither paho nor the flow holds was handed over
-        before a restart: processed or lost then, nothing will ever complete it. paho (with
-        manual acks) would ignore it and the broker would keep the packet id forever, so
-        complete it now."""
-        packet = self._in_packet["packet"]
-        mid = (packet[0] << 8) | packet[1] if len(packet) >= 2 else 0
-        known = mid in self._in_messages or self.holds(mid)
-        rc = super()._handle_pubrel()
-        if known or rc != paho.MQTTErrorCode.MQTT_ERR_SUCCESS:
-            return rc
-        self.stale_pubrel(mid)
-        return self._send_pubcomp(mid)
-
-
 
 def _fresh_in_packet(command: int, packet: bytes) -> _InPacket:
     """paho's reader state for a packet read whole (`paho.Client._packet_read` builds the same)."""
@@ -190,6 +171,7 @@ class MqttClient:
         self._reading = self._paused = self._writing = self._flush_soon = self._in_connect = False
         self._connack: asyncio.Future[bool] | None = None
         self._confirms: dict[int, tuple[asyncio.Future[None], float]] = {}
+        self._pubrecs: set[int] = set()  # inbound QoS 2 packet ids we sent PUBREC for, on this connection
         self._subacks: dict[int, asyncio.Future[int]] = {}
         self._receive_maximum = 65535
         self._backlog: deque[_Outgoing] = deque()
@@ -220,9 +202,6 @@ class MqttClient:
             client.tls_set_context(ssl.create_default_context())
         client.on_connect = self._on_connect  # type: ignore[assignment]  # paho types the v1 signature
         client.on_disconnect = self._on_disconnect
-        client.on_message = self._on_message
-        client.holds = self.handler.holds
-        client.stale_pubrel = self._stale_pubrel
         client.on_publish = self._on_publish
         client.on_subscribe = self._on_subscribe
         client.on_socket_close = self._on_socket_close
@@ -371,6 +350,7 @@ class MqttClient:
             return
         # Counted here, not in `_connect_once`: messages may follow in the same read.
         self.generation += 1
+        self._pubrecs.clear()
         if not flags.session_present:
             self.session += 1
         self._receive_maximum = getattr(props, "ReceiveMaximum", 65535)
@@ -411,13 +391,6 @@ class MqttClient:
         log.warning("%s: connection to MQTT broker %s lost (%s)", self.label, self._where, reason)
         if self._reconnector is None or self._reconnector.done():
             self._reconnector = self._loop.create_task(self._reconnect())
-
-    def _on_message(self, _c: Any, _u: Any, msg: paho.MQTTMessage) -> None:
-        self.handler.message(Inbound.from_paho(msg))  # what paho decoded itself (see `_Paho`)
-
-    def _stale_pubrel(self, mid: int) -> None:
-        log.warning("%s: completed QoS 2 message %d, handed over before a restart (processed or lost then)",
-                    self.label, mid)
 
     def _on_publish(self, _c: Any, _u: Any, mid: int, reason: ReasonCode, _p: Any) -> None:
         entry = self._confirms.pop(mid, None)
@@ -507,14 +480,34 @@ class MqttClient:
                 return True
             header, body = packet
             kind = header >> 4
-            if kind == 3 and header & 0x06 != 0x04 and (inbound := decode_publish(header, body, v5)) is not None:
-                deliver(inbound)  # QoS 0/1; the PUBACK goes out when the flow is done (`ack`)
+            if kind == 3:
+                try:
+                    inbound = decode_publish(header, body, v5)
+                except (ValueError, IndexError, struct.error, MalformedPacket) as err:
+                    log.warning("%s: broken PUBLISH from %s (%s); reconnecting", self.label, self._where, err)
+                    self._paho.connection_lost()
+                    return False
+                deliver(inbound)  # the PUBACK (QoS 1) or PUBREC (QoS 2) goes out when the flow is done (`ack`)
             elif kind == 4:
                 self._puback(body)
+            elif kind == 6:
+                self._pubrel(body)
             else:
                 self._paho.handle(header, body)
         self._loop.call_soon(self._on_readable)
         return False
+
+    def _pubrel(self, body: bytes) -> None:
+        """The broker's answer to our PUBREC: complete the QoS 2 exchange. The message went
+        through the flow before that PUBREC; one PUBREC'd on an earlier connection (or by
+        an earlier run) is completed the same way."""
+        mid = (body[0] << 8) | body[1]
+        if mid not in self._pubrecs:
+            log.info("%s: completed QoS 2 message %d, acknowledged on an earlier connection", self.label, mid)
+        self._pubrecs.discard(mid)
+        if self._sock is not None:
+            self._sock.send(encode_ack(_PUBCOMP, mid))
+            self._schedule_flush()
 
     def _puback(self, body: bytes) -> None:
         """Every PUBACK answers one of our QoS 1 publishes (QoS 2 ends with PUBCOMP, paho's)."""
@@ -602,14 +595,13 @@ class MqttClient:
             raise ConnectorError(f"MQTT broker {self._where} refused the subscription to '{topic}': {err}") from None
 
     def ack(self, mid: int, qos: int) -> None:
-        """PUBACK (QoS 1) or PUBCOMP (QoS 2) an inbound message; the caller checked the generation."""
+        """PUBACK (QoS 1) or PUBREC (QoS 2) an inbound message; the caller checked the generation."""
         if not self.connected or self._sock is None:
             return
-        if qos == 1:
-            self._sock.send(encode_puback(mid))
-            self._schedule_flush()
-        else:
-            self._paho.ack(mid, qos)
+        if qos == 2:  # PUBREC only now: until then the broker keeps the message and resends it
+            self._pubrecs.add(mid)
+        self._sock.send(encode_ack(_PUBACK if qos == 1 else _PUBREC, mid))
+        self._schedule_flush()
 
     async def publish(self, topic: str, payload: bytes, qos: int, retain: bool, props: PackedProperties | None,
                       timeout: float) -> None:

@@ -11,8 +11,9 @@ Both ways, QoS 0 and 1 PUBLISH packets (and their PUBACKs) are encoded and
 decoded here rather than by paho: paho builds a `Properties` (about 20 µs), an
 MQTTMessage with a threading.Condition and an MQTTMessageInfo per packet, and
 reads each packet with three or more socket reads. The client frames inbound
-packets itself and hands paho only the rest (CONNACK, SUBACK, PINGRESP, QoS 2,
-a PUBLISH with a property `decode_publish` skips).
+packets itself and hands paho only the rest (CONNACK, SUBACK, PINGRESP, the
+PUBREC/PUBCOMP of our QoS 2 publishes); a PUBLISH with a property read here
+rarely (a subscription identifier) is decoded with paho's own decoder.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from collections.abc import Iterable
 from functools import lru_cache
 
 import paho.mqtt.client as paho
+from paho.mqtt import _packet as paho_packet  # paho's own PUBLISH decoder (pinned < 3)
 
 from flowengine.message import Message
 
@@ -46,17 +48,22 @@ class Inbound:
         self.user = user
         self.content_type = content_type
 
-    @classmethod
-    def from_paho(cls, m: paho.MQTTMessage) -> Inbound:
-        """From paho's own decoding (QoS 2, whose handshake paho runs, and rare properties)."""
-        props = m.properties
-        return cls(m.topic, bytes(m.payload), m.qos, bool(m.retain), bool(m.dup), m.mid,
+
+def decode_publish(header: int, packet: bytes | bytearray, v5: bool) -> Inbound:
+    """Decode a PUBLISH packet (after its fixed header). The common properties are read here;
+    a packet with another one goes through paho's slower, complete decoder. A malformed packet
+    raises (ValueError, IndexError, struct.error or paho's MalformedPacket)."""
+    return _decode_common(header, packet, v5) or _decode_with_paho(header, packet, v5)
+
+
+def _decode_with_paho(header: int, packet: bytes | bytearray, v5: bool) -> Inbound:
+    p = paho_packet.decode_publish(header, packet, paho.MQTTv5 if v5 else paho.MQTTv311)
+    props = p.properties
+    return Inbound(p.topic.decode("utf-8"), bytes(p.payload), p.qos, p.retain, p.dup, p.mid,
                    getattr(props, "UserProperty", None), getattr(props, "ContentType", None))
 
 
-def decode_publish(header: int, packet: bytes | bytearray, v5: bool) -> Inbound | None:
-    """Decode a PUBLISH packet (after its fixed header), or None when it carries a property
-    this decoder skips (such as a topic alias): paho's slower, complete decoder takes it."""
+def _decode_common(header: int, packet: bytes | bytearray, v5: bool) -> Inbound | None:
     end = len(packet)
     pos = 2 + int.from_bytes(packet[0:2], "big")
     topic = packet[2:pos].decode("utf-8")
@@ -176,12 +183,12 @@ def encode_publish(topic: bytes, payload: bytes, qos: int, retain: bool, mid: in
 
 
 _PUBLISH_HEADERS = [bytes([0x30 | flags]) for flags in range(4)]  # indexed by qos << 1 | retain
-_PUBACK = b"\x40\x02"
 
 
-def encode_puback(mid: int) -> bytes:
-    """PUBACK with success (MQTT 5 lets the reason code be left out when it is 0)."""
-    return _PUBACK + mid.to_bytes(2, "big")
+def encode_ack(header: int, mid: int) -> bytes:
+    """PUBACK (0x40), PUBREC (0x50) or PUBCOMP (0x70) with success: MQTT 5 lets the reason code
+    be left out when it is 0, which makes them the same two bytes as in MQTT 3.1.1."""
+    return bytes((header, 2, mid >> 8, mid & 0xFF))
 
 
 def _utf8(text: str) -> bytes:

@@ -78,9 +78,6 @@ class MqttPublish(AsyncNode):
     def message(self, packet: Inbound) -> None:
         pass
 
-    def holds(self, mid: int) -> bool:
-        return False
-
     async def process(self, msg: Message) -> Message:
         client = self.client
         assert client is not None, "mqtt.publish used before open()"

@@ -1,9 +1,10 @@
 """`mqtt.subscribe`: messages from an MQTT topic filter, acknowledged when the flow finished.
 
-paho runs with `manual_ack=True`: the PUBACK (QoS 1) or PUBCOMP (QoS 2) of a
-message goes out only from `settle`, once every path of the flow finished
-(`Outcome.ok`), so a crash before that leaves the message with the broker, which
-sends it again when the session resumes. Sessions are persistent for QoS >= 1
+The PUBACK (QoS 1) or PUBREC (QoS 2) of a message goes out only from `settle`,
+once every path of the flow finished (`Outcome.ok`), so a crash before that
+leaves the message with the broker, which sends it again when the session
+resumes. (For QoS 2 the PUBREL that follows is answered with PUBCOMP at once:
+the message went through before the PUBREC.) Sessions are persistent for QoS >= 1
 (`clean_start: false`, a stable client id, MQTT 5 session expiry).
 
 MQTT has no nack. A message whose flow failed is not acknowledged and is retried
@@ -92,7 +93,6 @@ class MqttSubscribe(Source):
         self._settled = asyncio.Event()
         self._settled.set()
         self._retrying: dict[_Delivery, asyncio.Task[None]] = {}
-        self._qos2: set[int] = set()  # QoS 2 packet ids in the flow: their PUBCOMP is still to come
         self._pump_task: asyncio.Task[None] | None = None
         self._closer: asyncio.Task[None] | None = None
         self._stopping = False
@@ -159,9 +159,6 @@ class MqttSubscribe(Source):
     def lost(self) -> None:
         """Nothing to do: deliveries remember their connection (see `settle`)."""
 
-    def holds(self, mid: int) -> bool:
-        return mid in self._qos2
-
     def message(self, packet: Inbound) -> None:
         if self._stopping:
             return  # unacknowledged: the broker redelivers it to the next session
@@ -170,8 +167,6 @@ class MqttSubscribe(Source):
         if packet.dup:
             self.stats.duplicates += 1
         self._inbox.append(_Delivery(self, packet, self.client.generation, self.client.session))
-        if packet.qos == 2:
-            self._qos2.add(packet.mid)
         self._unsettled += 1
         self._settled.clear()
         if self._unsettled >= self._pause_at:
@@ -199,10 +194,8 @@ class MqttSubscribe(Source):
         assert client is not None
         if outcome.ok:
             qos = delivery.packet.qos
-            if qos and client.connected and (
-                delivery.generation == client.generation or (qos == 2 and delivery.session == client.session)
-            ):  # a QoS 2 packet id stays reserved until PUBCOMP, even across connections of one session
-                client.ack(delivery.packet.mid, qos)
+            if qos and client.connected and delivery.generation == client.generation:
+                client.ack(delivery.packet.mid, qos)  # PUBACK (QoS 1) or PUBREC (QoS 2)
                 self.stats.acked += 1
             self._release(delivery)
         elif self._stopping or self._broker_redelivers(delivery):
@@ -214,11 +207,12 @@ class MqttSubscribe(Source):
             task.add_done_callback(lambda t: self._retry_done(delivery, t))
 
     def _broker_redelivers(self, delivery: _Delivery) -> bool:
-        """The QoS 1 packet's connection is gone but its session lives on: the broker sends it again."""
+        """The packet's connection is gone but its session lives on: the broker sends it again
+        (QoS 1 without PUBACK, QoS 2 without PUBREC)."""
         client = self.client
         assert client is not None
         return (
-            delivery.packet.qos == 1
+            delivery.packet.qos > 0
             and delivery.session == client.session
             and delivery.generation != client.generation
         )
@@ -240,8 +234,6 @@ class MqttSubscribe(Source):
 
     def _release(self, delivery: _Delivery) -> None:
         """The delivery is done with: acknowledged, or left to the broker (or, QoS 0/2, given up)."""
-        if delivery.packet.qos == 2:
-            self._qos2.discard(delivery.packet.mid)
         self._unsettled -= 1
         if self._unsettled < self._pause_at and not self._stopping and self.client is not None:
             self.client.resume_reading()
@@ -276,7 +268,7 @@ SPEC = KindSpec(
     role=Role.SOURCE,
     summary="Receive messages from an MQTT topic filter; each is acknowledged only after the flow finished.",
     description=(
-        "With QoS 1 or 2 the PUBACK/PUBCOMP goes out only once every path of the flow finished, and the "
+        "With QoS 1 or 2 the PUBACK/PUBREC goes out only once every path of the flow finished, and the "
         "session is persistent, so a crash means redelivery, not loss. A failed message is not acknowledged "
         "and is retried with backoff (attempt 2, 3, ...) until it succeeds or its connection drops, when the "
         "broker redelivers it. MQTT 5 user properties become headers (`traceparent` the trace, `message-id` "

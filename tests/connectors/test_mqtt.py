@@ -11,6 +11,8 @@ import pytest
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from connectors.mqtt.client import MqttClient
+from connectors.mqtt.settings import BrokerUrl, Settings
 from connectors.mqtt.subscribe import MqttSubscribe
 from flowengine.engine import Engine
 from flowengine.errors import ConnectorError
@@ -256,6 +258,7 @@ async def test_example_flow_iot_telemetry_alerts_and_archives() -> None:
 
 
 async def test_a_qos_2_message_handed_over_before_a_restart_is_completed(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="flowengine.mqtt")
     t = uid()
     client_id = f"fe-test-{t}"
     # A previous run took a QoS 2 message (PUBREC sent, PUBREL received) and died before its PUBCOMP.
@@ -287,3 +290,50 @@ flow qos2_{t} {{
             (out,) = await world.wait_for(1, f"fe/{t}/out")
     assert out.payload == b"after the restart"
     Outside(client_id=client_id, clean_start=True).close()  # end the session
+
+
+class _Recorder:
+    """A bare MqttClient handler: subscribes, records, acknowledges only when told."""
+
+    def __init__(self, topic: str) -> None:
+        self.topic, self.got = topic, []
+
+    def message(self, packet: object) -> None:
+        self.got.append(packet)
+
+    async def ready(self, client: MqttClient, session_present: bool) -> None:
+        if not session_present:
+            await client.subscribe(self.topic, 2)
+
+    def lost(self) -> None:
+        pass
+
+
+async def test_a_qos_2_message_cut_off_before_the_flow_finished_comes_again() -> None:
+    """PUBREC goes out only when the flow is done, so a connection lost before that leaves the
+    message itself with the broker (paho would have sent PUBREC on arrival, and the broker would
+    then only repeat the PUBREL: a crash there loses the message). After the PUBREC the exchange
+    completes and nothing comes again."""
+    t = uid()
+    recorder = _Recorder(f"fe/{t}/in")
+    settings = Settings(url=BrokerUrl.parse("mqtt://127.0.0.1:1883"), client_id=f"fe-test-{t}", clean_start=False,
+                        session_expiry=300)
+    client = MqttClient(settings, "qos2 test", recorder)
+    await client.connect()
+    try:
+        with outside() as world:
+            world.publish(f"fe/{t}/in", b"keep me", qos=2)
+            await eventually(lambda: len(recorder.got) == 1, what="the QoS 2 message")
+            client.sever()  # as a crash would, before the flow acknowledged it
+            await eventually(lambda: len(recorder.got) == 2, what="the message sent again")
+            again = recorder.got[1]
+            assert (again.payload, again.qos, again.dup, client.generation) == (b"keep me", 2, True, 2)
+            client.ack(again.mid, 2)
+            await asyncio.sleep(0.5)  # PUBREC -> PUBREL -> PUBCOMP
+            client.sever()
+            await eventually(lambda: client.generation == 3 and client.connected, what="the third connection")
+            await asyncio.sleep(0.5)
+            assert len(recorder.got) == 2
+    finally:
+        await client.close()
+        Outside(client_id=settings.client_id, clean_start=True).close()  # end the session

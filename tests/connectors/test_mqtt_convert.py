@@ -11,7 +11,7 @@ from paho.mqtt.properties import Properties
 from connectors.mqtt.convert import (
     Inbound,
     decode_publish,
-    encode_puback,
+    encode_ack,
     encode_publish,
     encoded_topic,
     publish_properties,
@@ -65,10 +65,18 @@ def test_decode_publish_mqtt_3_1_1_and_qos_0(qos: int) -> None:
     assert _packet.decode_publish(0x30 | qos << 1, data, MQTTv311).payload == b"raw"
 
 
-def test_a_property_we_do_not_decode_is_left_to_paho() -> None:
+def test_a_property_we_do_not_read_ourselves_is_decoded_by_paho() -> None:
     props = Properties(PacketTypes.PUBLISH)
-    props.TopicAlias = 3
-    assert decode_publish(0x32, publish_packet("a", b"x", props=props), v5=True) is None
+    props.SubscriptionIdentifier = 300
+    props.ContentType = "text/plain"
+    inbound = decode_publish(0x34, publish_packet("a/b", b"x", qos=2, props=props), v5=True)
+    assert (inbound.topic, inbound.payload, inbound.qos, inbound.mid, inbound.content_type) == (
+        "a/b", b"x", 2, 7, "text/plain")
+
+
+def test_a_malformed_publish_raises() -> None:
+    with pytest.raises((ValueError, IndexError)):
+        decode_publish(0x32, b"\x00\x09ab", v5=True)
 
 
 def test_publish_properties_are_what_paho_reads() -> None:
@@ -139,5 +147,6 @@ def test_a_topic_paho_would_refuse_is_refused(topic: str) -> None:
         encoded_topic(topic)
 
 
-def test_puback_packet() -> None:
-    assert encode_puback(0x1234) == b"\x40\x02\x12\x34"
+def test_acknowledgement_packets() -> None:
+    assert encode_ack(0x40, 0x1234) == b"\x40\x02\x12\x34"  # PUBACK
+    assert encode_ack(0x50, 7) == b"\x50\x02\x00\x07"  # PUBREC

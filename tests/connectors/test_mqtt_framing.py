@@ -11,13 +11,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from connectors.mqtt.client import MqttClient
-from connectors.mqtt.convert import encode_puback, encode_publish, encoded_topic
+from connectors.mqtt.convert import encode_ack, encode_publish, encoded_topic
 from connectors.mqtt.settings import BrokerUrl, Settings
 from connectors.mqtt.sock import BufferedSocket, MalformedStream
 from flowengine.errors import DeliveryFailed
 
 PACKETS = [encode_publish(encoded_topic("t/1"), b"p" * n, 1, False, n + 1, b"\x00") for n in (0, 5, 127, 128, 20_000)]
-PACKETS.append(encode_puback(9))
+PACKETS.append(encode_ack(0x40, 9))
 
 
 def receive_all(chunks: list[bytes]) -> list[tuple[int, bytes]]:
@@ -76,8 +76,6 @@ class NoHandler:
     def message(self, packet: object) -> None: ...
     async def ready(self, client: MqttClient, session_present: bool) -> None: ...
     def lost(self) -> None: ...
-    def holds(self, mid: int) -> bool:
-        return False
 
 
 @pytest.mark.parametrize(("reason", "ok"), [(b"", True), (b"\x10", True), (b"\x87", False)])
