@@ -29,6 +29,7 @@ from flowengine.external import is_external
 from flowengine.graph import CompiledFlow, EdgeKind
 from flowengine.message import Message
 from flowengine.nodes import AsyncNode, Branch, Call, Emit, Node, Output, Source, Transform
+from flowengine.outcome import Outcome
 
 FLOW_WIDE = "*"
 """The source end of the pseudo-edge of a flow-wide `on error -> handler`."""
@@ -103,7 +104,15 @@ class _Probe(Node):
         self.rec = rec
 
     def attach(self, emit: Emit) -> None:
-        self.inner.attach(emit)
+        """What the node emits on its own schedule (an aggregate's timeout, a delay) is recorded
+        as passed on, like what it returns."""
+
+        async def recorded(msg: Message, error: MessageError | None = None) -> Outcome:
+            if error is None:
+                self.rec.passed(self.inner.name, msg)
+            return await emit(msg, error)
+
+        self.inner.attach(recorded)
 
     def bind(self, call: Call) -> None:
         async def recorded(name: str, msg: Message) -> Output:

@@ -19,9 +19,11 @@ import jsonschema
 import yaml
 from jsonschema.exceptions import best_match
 
+from flowengine.durations import seconds
 from flowengine.flowtest.schema import SCHEMA
 
 TEST_SUFFIXES = (".test.yaml", ".test.yml")
+MAX_WAIT = 60.0  # seconds: a case is a unit test, not a soak
 _VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
 
 
@@ -54,6 +56,7 @@ class Case:
     errors: dict[str, dict[str, Any]] | None = None
     outcome: str = "ack"
     reply: Any = ...  # Ellipsis: not checked; None: no reply expected
+    wait: float = 0.0  # seconds the flow keeps running after the sends, for timer-driven emissions
 
 
 @dataclass(frozen=True)
@@ -101,6 +104,9 @@ def load(path: Path) -> TestFile:
     for c in cases:
         if c.name in seen:
             raise TestFileError(path, c.line, 1, f"two cases are named '{c.name}'; names must be unique")
+        if c.wait > MAX_WAIT:
+            raise TestFileError(path, c.line, 1, f"case '{c.name}': wait is at most {MAX_WAIT:g}s; make the flow's "
+                                "timeouts short in tests (e.g. \"${AFTER:-30s}\" with env: {AFTER: 200ms})")
         seen.add(c.name)
     return TestFile(path, flow_path, data.get("name"), dict(data.get("env", {})), cases)
 
@@ -119,6 +125,7 @@ def _case(data: dict[str, Any], line: int) -> Case:
         errors=data.get("errors"),
         outcome=data.get("outcome", "ack"),
         reply=data.get("reply", ...),
+        wait=seconds(data.get("wait", 0)),
     )
 
 

@@ -3,7 +3,8 @@
 Each case gets a fresh compile of its flow (so no node state leaks between
 cases), doubles and probes installed (`doubles`), and a runtime started with
 its sources idle. The messages of `send` go in one after another, each waited
-for until every path finished; then the case is judged (`verdict`). Log records
+for until every path finished; the flow keeps running for the case's `wait`
+(what nodes emit on a timer); then the case is judged (`verdict`). Log records
 of the case are kept and shown if it fails, as pytest shows captured logs.
 """
 
@@ -179,6 +180,7 @@ async def _drive(flow: CompiledFlow, case: Case, rec: Recorder) -> list[Problem]
                     sent.append(Sent(send.node, await asyncio.wait_for(work, MESSAGE_TIMEOUT)))
                 except TimeoutError:
                     return [[f"the message sent to '{send.node}' did not finish within {MESSAGE_TIMEOUT:.0f}s"]]
+            await asyncio.sleep(case.wait)  # timer-driven emissions (aggregate timeouts, delays) happen now
         finally:
             await runtime.stop(drain_timeout=MESSAGE_TIMEOUT)
     finally:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from flowengine.durations import SCHEMA as DURATION
+
 SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "$id": "flowtest.schema.json",
@@ -77,6 +79,12 @@ SCHEMA: dict[str, Any] = {
                     "additionalProperties": {"$ref": "#/$defs/error"},
                 },
                 "outcome": {"enum": ["ack", "nack"], "description": "The verdict for every message sent (default ack)"},
+                "wait": {
+                    **DURATION,
+                    "description": "After the messages sent have finished, keep the flow running this long "
+                    "(at most 60s) so what nodes emit on their own schedule (an aggregate's timeout, a delay) "
+                    "is seen too",
+                },
                 "reply": {
                     "description": "The reply an http.reply made (null: none)",
                     "oneOf": [{"type": "null"}, {"$ref": "#/$defs/reply"}],

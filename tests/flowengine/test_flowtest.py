@@ -245,3 +245,42 @@ def test_a_flow_that_does_not_compile_fails_once_with_its_diagnostics(tmp_path):
         "      transform norm = json.mapp {\n"
         "                       ^~~~~~~~~",
     ]
+
+
+AGGREGATING = """\
+flow batches {
+  source in = memory.in()
+  transform batch = aggregate(key: "body.k", timeout: "${AFTER:-1h}") {
+      items: body | map(attribute="n") | list
+  }
+  sink out = memory.out()
+
+  in -> batch -> out
+}
+"""
+
+
+def test_wait_lets_a_case_see_what_a_node_emits_on_its_own_schedule(tmp_path):
+    """An aggregate without size or complete_when emits its group when the timeout passes,
+    after the case's messages have finished: `wait` keeps the flow running for it, and the
+    emission counts for the node's output and the edge coverage."""
+    test = write(tmp_path, """\
+        env: {AFTER: 100ms}
+        cases:
+          - name: the group goes out when it has been quiet
+            send: {in: [{json: {k: a, n: 1}}, {json: {k: a, n: 2}}]}
+            wait: 1s
+            expect:
+              batch: [{json: {items: [1, 2]}}]
+              out: [{json: {items: [1, 2]}}]
+        """, flow=AGGREGATING, name="batches")
+    result = run(test)
+    assert [c.problems for c in result.cases] == [[]]
+    assert "2 of 2 edges exercised (100%)" in report(result)
+
+
+def test_wait_is_bounded(tmp_path):
+    test = write(tmp_path, "cases:\n  - name: soak\n    send: {in: {json: {k: a, n: 1}}}\n    wait: 2m\n",
+                 flow=AGGREGATING, name="batches")
+    with pytest.raises(TestFileError, match="case 'soak': wait is at most 60s"):
+        load(test)
