@@ -24,6 +24,17 @@ pytestmark = pytest.mark.broker
 TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 
 
+def relay_flow(name: str, inq: str, outq: str) -> str:
+    """The plainest AMQP flow: queue `inq` to queue `outq`."""
+    return f"""
+flow {name} {{
+  source inq = amqp.consume(queue: "{inq}")
+  sink out = amqp.publish(routing_key: "{outq}")
+  inq -> out
+}}
+"""
+
+
 async def test_amqp_to_amqp_carries_content_headers_and_trace() -> None:
     inq, outq = unique("in"), unique("out")
     flow = f"""
@@ -244,13 +255,7 @@ flow dead_letters {{
 
 async def test_reconnects_after_the_broker_closes_the_connection(caplog: pytest.LogCaptureFixture) -> None:
     inq, outq = unique("in"), unique("out")
-    flow = f"""
-flow survivor {{
-  source inq = amqp.consume(queue: "{inq}")
-  sink out = amqp.publish(routing_key: "{outq}")
-  inq -> out
-}}
-"""
+    flow = relay_flow("survivor", inq, outq)
     caplog.set_level(logging.INFO, "flowengine")
     async with broker() as b:
         got = await b.relay(inq, outq)
@@ -287,13 +292,7 @@ async def test_first_connect_and_missing_queue_fail_fast() -> None:
 
 async def test_pause_leaves_messages_in_the_queue_and_resume_consumes_them() -> None:
     inq, outq = unique("in"), unique("out")
-    flow = f"""
-flow pausable {{
-  source inq = amqp.consume(queue: "{inq}")
-  sink out = amqp.publish(routing_key: "{outq}")
-  inq -> out
-}}
-"""
+    flow = relay_flow("pausable", inq, outq)
     async with broker() as b:
         got = await b.relay(inq, outq)
         async with deployed(flow) as (engine,):
@@ -447,13 +446,7 @@ async def test_a_consumer_the_broker_cancels_is_noticed_and_the_queue_consumed_a
     """Deleting the queue cancels the consumer (basic.cancel, which aiormq keeps to itself):
     the node sees its consumer gone, declares the queue again and consumes."""
     inq, outq = unique("cancelled.in"), unique("cancelled.out")
-    flow = f"""
-flow cancelled {{
-  source inq = amqp.consume(queue: "{inq}")
-  sink out = amqp.publish(routing_key: "{outq}")
-  inq -> out
-}}
-"""
+    flow = relay_flow("cancelled", inq, outq)
     async with broker() as b:
         got = await b.relay(inq, outq)
         async with deployed(flow) as (engine,):
