@@ -204,7 +204,6 @@ class AmqpPublish(AsyncNode):
         routing_key = self._constant_key if self._constant_key is not None else self.routing_key.render(msg)
         headers = {k: t.render(msg) for k, t in self.headers.items()}
         out = to_amqp(msg, headers=headers, content_type=self.content_type, persistent=self.persistent)
-        where = f"exchange '{self.exchange_name}' with routing key '{routing_key}'"
         # Our own wait, not aiormq's: after a drop its publish can stay blocked on a full
         # write queue, past its own timeout; the source message must be let go at once.
         publishing = asyncio.ensure_future(exchange.publish(out, routing_key, mandatory=self.mandatory))
@@ -220,15 +219,19 @@ class AmqpPublish(AsyncNode):
                 why = "its channel closed before the broker confirmed (connection lost, or closed by the broker)"
             else:
                 why = f"no confirm within {self.timeout:g}s"
-            raise DeliveryFailed(f"publish to {where} failed: {why}")
+            raise DeliveryFailed(f"publish to {self._where(routing_key)} failed: {why}")
         try:
             publishing.result()
         except aiormq.exceptions.PublishError:
-            raise DeliveryFailed(f"unroutable: no queue is bound to {where} (mandatory)") from None
+            raise DeliveryFailed(f"unroutable: no queue is bound to {self._where(routing_key)} (mandatory)") from None
         except aiormq.exceptions.DeliveryError:
-            raise DeliveryFailed(f"the broker refused the message for {where} (nack)") from None
+            raise DeliveryFailed(f"the broker refused the message for {self._where(routing_key)} (nack)") from None
         except (aiormq.exceptions.AMQPError, aiormq.exceptions.ChannelInvalidStateError, ConnectionError) as err:
-            raise DeliveryFailed(f"publish to {where} failed: {describe(err)}") from None
+            raise DeliveryFailed(f"publish to {self._where(routing_key)} failed: {describe(err)}") from None
+
+    def _where(self, routing_key: str) -> str:
+        """Where a publish went, for its error (formatted only when there is one)."""
+        return f"exchange '{self.exchange_name}' with routing key '{routing_key}'"
 
     async def _wait_ready(self) -> asyncio.Future[None]:
         """Wait up to `connect_wait` for the connection; the future done when its lanes are gone."""

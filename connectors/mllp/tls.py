@@ -10,7 +10,9 @@ a missing or broken file fails the deploy with a ConnectorError that names it.
 
 from __future__ import annotations
 
+import contextlib
 import ssl
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -75,30 +77,39 @@ class TlsFiles:
 
     def server_context(self, who: str) -> ssl.SSLContext:
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        assert self.certfile is not None  # required by the option's schema
-        self._load(who, "certificate", self.certfile, lambda: context.load_cert_chain(self.certfile, self.keyfile))
+        self._load_chain(context, who)  # certfile is required by the option's schema
         if self.ca is not None:
-            ca = self.ca
             context.verify_mode = ssl.CERT_REQUIRED
-            self._load(who, "client CA", ca, lambda: context.load_verify_locations(cafile=ca))
+            self._load_ca(context, who, "client CA")
         return context
 
     def client_context(self, who: str) -> ssl.SSLContext:
         context = ssl.create_default_context()
         if self.ca is not None:
-            ca = self.ca
-            self._load(who, "CA", ca, lambda: context.load_verify_locations(cafile=ca))
+            self._load_ca(context, who, "CA")
         if self.certfile is not None:
-            self._load(who, "certificate", self.certfile, lambda: context.load_cert_chain(self.certfile, self.keyfile))
+            self._load_chain(context, who)
         return context
 
-    @staticmethod
-    def _load(who: str, what: str, path: Path, load: Any) -> None:
-        try:
-            load()
-        except (OSError, ssl.SSLError) as err:
-            reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
-            raise ConnectorError(f"{who}: TLS {what} '{path}' cannot be loaded: {reason}") from None
+    def _load_chain(self, context: ssl.SSLContext, who: str) -> None:
+        assert self.certfile is not None
+        with _loading(who, "certificate", self.certfile):
+            context.load_cert_chain(self.certfile, self.keyfile)
+
+    def _load_ca(self, context: ssl.SSLContext, who: str, what: str) -> None:
+        assert self.ca is not None
+        with _loading(who, what, self.ca):
+            context.load_verify_locations(cafile=self.ca)
+
+
+@contextlib.contextmanager
+def _loading(who: str, what: str, path: Path) -> Iterator[None]:
+    """A file that cannot be loaded becomes a ConnectorError naming it (the deploy fails)."""
+    try:
+        yield
+    except (OSError, ssl.SSLError) as err:
+        reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
+        raise ConnectorError(f"{who}: TLS {what} '{path}' cannot be loaded: {reason}") from None
 
 
 def client_name(peercert: dict[str, Any] | None) -> str | None:

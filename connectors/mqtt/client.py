@@ -610,7 +610,7 @@ class MqttClient:
 
         Raises NotConnected (down, or lost before the confirm: the message may or may not
         have arrived), DeliveryFailed (refused by the broker, or no confirm in `timeout`),
-        ValueError (a topic paho rejects, such as one with a wildcard).
+        ValueError (a topic MQTT does not allow for publishing: empty, or with a wildcard).
         """
         if qos == 0:
             self._send(topic, payload, 0, retain, props)
@@ -619,12 +619,12 @@ class MqttClient:
             return
         if not self.connected:
             raise NotConnected(f"not connected to MQTT broker {self._where}")
-        encoded_topic(topic)  # a bad topic fails now, not when its turn comes
         waiting = _Outgoing(topic, payload, qos, retain, props, timeout, self._loop.create_future())
         if self._backlog or len(self._confirms) >= self._receive_maximum:
+            encoded_topic(topic)  # a bad topic fails now, not when its turn comes
             self._backlog.append(waiting)
         else:
-            self._transmit(waiting)
+            self._transmit(waiting)  # a bad topic fails `confirmed` at once
         await waiting.confirmed
 
     def _transmit(self, out: _Outgoing) -> None:
