@@ -10,13 +10,14 @@ command is invoked, or when `--help` or a misspelt name needs them all.
 
 from __future__ import annotations
 
-from importlib import import_module
 from typing import ClassVar
 
 import typer
 from typer import _click  # typer vendors click: the types its group methods take
 from typer.core import TyperGroup
 from typer.main import get_group
+
+from flowengine.targets import resolve
 
 
 class LazyGroup(TyperGroup):
@@ -36,8 +37,7 @@ class LazyGroup(TyperGroup):
 
 
 def _load(name: str, target: str) -> _click.Command:
-    module, _, attribute = target.partition(":")
-    found = getattr(import_module(module), attribute)
+    found = resolve(target)
     holder = typer.Typer()
     if isinstance(found, typer.Typer):
         holder.add_typer(found, name=name)

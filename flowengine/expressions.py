@@ -25,6 +25,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from flowengine.errors import MessageError, NodeFailed
 from flowengine.fastexpr import compile_fast
 from flowengine.message import Message
+from flowengine.targets import resolve
 
 # Names an expression can read, each computed from the message on demand.
 VIEWS: dict[str, Callable[[Message], Any]] = {
@@ -38,9 +39,22 @@ VIEWS: dict[str, Callable[[Message], Any]] = {
 }
 
 
-def register_view(name: str, view: Callable[[Message], Any]) -> None:
-    """Make `name` readable in expressions (used by format plug-ins such as HL7)."""
-    VIEWS[name] = view
+def register_view(name: str, view: Callable[[Message], Any] | str) -> None:
+    """Make `name` readable in expressions (used by format plug-ins such as HL7). `view` may
+    be a "package.module:function" target, imported the first time an expression reads it."""
+    VIEWS[name] = _lazy_view(view) if isinstance(view, str) else view
+
+
+def _lazy_view(target: str) -> Callable[[Message], Any]:
+    view: Callable[[Message], Any] | None = None
+
+    def first_use(msg: Message) -> Any:
+        nonlocal view
+        if view is None:
+            view = resolve(target)
+        return view(msg)
+
+    return first_use
 
 
 class _DataSandbox(SandboxedEnvironment):

@@ -17,10 +17,10 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterator
 from functools import cache
-from importlib import import_module
 from importlib.metadata import entry_points
 
 from flowengine.spec import KindSpec
+from flowengine.targets import resolve
 
 ENTRY_POINT_GROUP = "flowengine.kinds"
 
@@ -56,8 +56,7 @@ class Registry:
 
     @staticmethod
     def _load(name: str, target: str) -> KindSpec:
-        module, _, attribute = target.partition(":")
-        spec = getattr(import_module(module), attribute)
+        spec = resolve(target)
         if not isinstance(spec, KindSpec) or spec.name != name:
             raise TypeError(f"{target} is not the KindSpec of {name!r}: {spec!r}")
         return spec

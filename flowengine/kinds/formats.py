@@ -6,10 +6,7 @@ reads `hl7`/`xml` in an expression, not when the registry is filled.
 
 from __future__ import annotations
 
-from typing import Any
-
 from flowengine.expressions import register_view
-from flowengine.message import Message
 from flowengine.registry import Registry
 
 KINDS = {
@@ -27,21 +24,9 @@ KINDS = {
 }
 
 
-def _hl7_view(msg: Message) -> Any:
-    from flowengine.kinds.hl7 import hl7_of
-
-    return hl7_of(msg)
-
-
-def _xml_view(msg: Message) -> Any:
-    from flowengine.kinds.xml import view
-
-    return view(msg)
-
-
 def register(registry: Registry) -> None:
     """Register the kinds, and the `hl7` and `xml` names readable in expressions."""
     for name, target in KINDS.items():
         registry.register_lazy(name, target)
-    register_view("hl7", _hl7_view)
-    register_view("xml", _xml_view)
+    register_view("hl7", "flowengine.kinds.hl7:hl7_of")
+    register_view("xml", "flowengine.kinds.xml:view")
