@@ -18,12 +18,24 @@ import pytest
 from connectors.amqp.connection import DEFAULT_URL
 from tests.connectors.amqp_helpers import rabbitmqctl, unique
 from tests.faults.process import EngineProcess
-from tests.faults.test_crash import relay_flow
 
 pytestmark = pytest.mark.broker
 
 TOTAL = 3_000
 OUTAGE_S = 10
+RATE = 300  # messages/s: the engine relays far faster, and the outage must land mid-stream
+
+
+def paced_relay_flow(inq: str, outq: str) -> str:
+    """The crash tests' relay, held to RATE so the stream is still running when the broker stops."""
+    return f"""flow crashy {{
+  source inq = amqp.consume(queue: "{inq}", prefetch: 128)
+  transform pace = throttle(rate: {RATE})
+  transform shape = json.map {{ n: body.n; double: body.n * 2 }}
+  sink out = amqp.publish(routing_key: "{outq}")
+  inq -> pace -> shape -> out
+}}
+"""
 
 
 async def _ready_in(queue: str) -> int:
@@ -44,7 +56,7 @@ async def _start_broker() -> None:
 async def test_broker_stopped_for_10_seconds_loses_nothing(tmp_path):
     inq, outq = unique("outage.in"), unique("outage.out")
     flow_file = tmp_path / "crashy.flow"
-    flow_file.write_text(relay_flow(inq, outq, dedupe=False))
+    flow_file.write_text(paced_relay_flow(inq, outq))
     connection = await aio_pika.connect(DEFAULT_URL + "?name=flowengine+outage+test")
     channel = await connection.channel(publisher_confirms=True)
     for name in (inq, outq):
