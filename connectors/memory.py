@@ -123,6 +123,7 @@ _CHANNEL = Field({"type": "string", "minLength": 1}, "Channel name; defaults to 
 MEMORY_IN = KindSpec(
     name="memory.in",
     role=Role.SOURCE,
+    answers_sender=True,
     summary="Receive messages handed in by the host program (tests, embedding).",
     build=lambda ctx: MemoryIn(ctx.name, _channel_default(ctx)),
     options={"channel": _CHANNEL},

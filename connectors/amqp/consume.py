@@ -272,6 +272,7 @@ _BINDING = {
 SPEC = KindSpec(
     name="amqp.consume",
     role=Role.SOURCE,
+    external=True,
     summary="Consume a RabbitMQ queue; ack each message only after every path of the flow finished.",
     description=(
         "Manual acknowledgement: a message is acked when the flow succeeded (or its error route did), "

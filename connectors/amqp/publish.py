@@ -293,6 +293,7 @@ def build(ctx: BuildContext) -> AmqpPublish:
 SPEC = KindSpec(
     name="amqp.publish",
     role=Role.SINK,
+    external=True,
     summary="Publish to a RabbitMQ exchange; succeeds only when the broker confirmed the message.",
     description=(
         "Publisher confirms are always on: the node returns once the broker has taken responsibility "

@@ -106,6 +106,8 @@ def build(ctx: BuildContext) -> HttpListen:
 SPEC = KindSpec(
     name="http.listen",
     role=Role.SOURCE,
+    external=True,
+    answers_sender=True,
     summary="Serve an HTTP endpoint; each request is a message, answered when the flow is done.",
     description=(
         "The answer is the message that reached `http.reply`, or 204 when none did; a failure answers "

@@ -70,6 +70,7 @@ def build(ctx: BuildContext) -> HttpRequest:
 SPEC = KindSpec(
     name="http.request",
     role=Role.SINK,
+    external=True,
     summary="Send the message to an HTTP endpoint (httpx); the 2xx response continues down the flow.",
     build=build,
     options={

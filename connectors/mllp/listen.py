@@ -160,6 +160,8 @@ def _build(ctx: BuildContext) -> MllpListen:
 SPEC = KindSpec(
     name="mllp.listen",
     role=Role.SOURCE,
+    external=True,
+    answers_sender=True,
     summary="Receive HL7 v2 over MLLP (TCP); answer each message with its ACK once the flow has finished it.",
     description=(
         "Frames are 0x0B message 0x1C 0x0D. The answer is the ACK an `hl7.ack` node built if every path "

@@ -135,6 +135,7 @@ def _build(ctx: BuildContext) -> MllpSend:
 SPEC = KindSpec(
     name="mllp.send",
     role=Role.SINK,
+    external=True,
     summary="Send HL7 v2 over MLLP and wait for the ACK; AE/AR or a timeout fails the message (it is retried).",
     build=_build,
     options={

@@ -135,6 +135,7 @@ def build(ctx: BuildContext) -> MqttPublish:
 SPEC = KindSpec(
     name="mqtt.publish",
     role=Role.SINK,
+    external=True,
     summary="Publish the message to an MQTT topic; with QoS 1 or 2 it succeeds only on the broker's PUBACK/PUBCOMP.",
     description=(
         "The body is the payload. A lost connection, a broker refusal or a missing confirm fails the message "

@@ -266,6 +266,7 @@ def build(ctx: BuildContext) -> MqttSubscribe:
 SPEC = KindSpec(
     name="mqtt.subscribe",
     role=Role.SOURCE,
+    external=True,
     summary="Receive messages from an MQTT topic filter; each is acknowledged only after the flow finished.",
     description=(
         "With QoS 1 or 2 the PUBACK/PUBREC goes out only once every path of the flow finished, and the "
