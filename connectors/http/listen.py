@@ -18,13 +18,24 @@ from urllib.parse import parse_qsl
 
 from starlette.types import Receive, Scope
 
-from flowengine.build import BuildContext
-from flowengine.errors import MessageError, MessageTooLarge
-from flowengine.http_asgi import Answer, answer, error_answer, header_dict, json_answer, read_body
-from flowengine.message import Message
-from flowengine.nodes import Source, SourceContext
-from flowengine.outcome import Outcome
-from flowengine.spec import Field, KindSpec, Role
+from flowengine.plugin import (
+    Answer,
+    BuildContext,
+    Field,
+    KindSpec,
+    Message,
+    MessageError,
+    MessageTooLarge,
+    Outcome,
+    Role,
+    Source,
+    SourceContext,
+    answer,
+    error_answer,
+    header_dict,
+    json_answer,
+    read_body,
+)
 
 
 class HttpListen(Source):
