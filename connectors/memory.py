@@ -10,14 +10,23 @@ count. Not a substitute for broker tests: nothing here crosses a process.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flowengine.build import BuildContext
-from flowengine.message import Message
-from flowengine.nodes import AsyncNode, Source, SourceContext
-from flowengine.outcome import Outcome
-from flowengine.registry import Registry
-from flowengine.spec import Field, KindSpec, Role
+from flowengine.plugin import (
+    AsyncNode,
+    BuildContext,
+    Field,
+    KindSpec,
+    Message,
+    Outcome,
+    Registry,
+    Role,
+    Source,
+    SourceContext,
+)
+
+if TYPE_CHECKING:  # memory registers eagerly: the engine's services load only when a flow runs
+    from flowengine.plugin import Services
 
 
 class MemoryHub:
@@ -76,7 +85,7 @@ def _as_message(value: Message | Any) -> Message:
     return value if isinstance(value, Message) else Message(json=value)
 
 
-def hub_of(services: Any) -> MemoryHub:
+def hub_of(services: Services) -> MemoryHub:
     """The engine's hub (created on first use)."""
     hub: MemoryHub = services.singleton("memory", MemoryHub)
     return hub
@@ -105,7 +114,7 @@ class MemoryOut(AsyncNode):
         self.channel = channel
         self._hub: MemoryHub | None = None
 
-    async def open(self, services: Any) -> None:
+    async def open(self, services: Services) -> None:
         self._hub = hub_of(services)
 
     async def process(self, msg: Message) -> Message:
@@ -123,6 +132,7 @@ _CHANNEL = Field({"type": "string", "minLength": 1}, "Channel name; defaults to 
 MEMORY_IN = KindSpec(
     name="memory.in",
     role=Role.SOURCE,
+    answers_sender=True,
     summary="Receive messages handed in by the host program (tests, embedding).",
     build=lambda ctx: MemoryIn(ctx.name, _channel_default(ctx)),
     options={"channel": _CHANNEL},

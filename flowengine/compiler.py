@@ -24,7 +24,7 @@ from dsl import ast, parse
 from dsl.diagnostics import Diagnostic, Severity, has_errors
 from flowengine.build import BuildContext, BuildError
 from flowengine.graph import CompiledFlow, EdgeKind, NodeInfo
-from flowengine.policy import POLICY_FIELDS, RETRY_FIELD, SOURCE_FIELDS, Policy, RetryPolicy
+from flowengine.policy import RETRY_FIELD, Policy, RetryPolicy, common_fields
 from flowengine.registry import Registry, default_registry
 from flowengine.rules import check_graph
 from flowengine.spec import Field, KindSpec, MappingUse, Role
@@ -222,7 +222,7 @@ class _FlowCompiler:
     def _options(self, spec: KindSpec, decl: ast.NodeDecl, info: NodeInfo) -> dict[str, ast.Span]:
         resolver = ValueResolver(self.env)
         spans: dict[str, ast.Span] = {}
-        common = _common_fields(spec)
+        common = common_fields(spec)
         fields = {**spec.options, **common}
         invalid: set[str] = set()
         for opt in decl.options:
@@ -375,13 +375,6 @@ def _has_env(value: ast.Value) -> bool:
 
 def _rule_broken(err: jsonschema.ValidationError) -> str:
     return f"the value (from the environment) does not satisfy '{err.validator}': {err.validator_value!r}"
-
-
-def _common_fields(spec: KindSpec) -> dict[str, Field]:
-    """Options the engine handles for every kind of a role: policies, source size limits."""
-    if spec.role is not Role.SOURCE:
-        return POLICY_FIELDS
-    return {} if "max_body_bytes" in spec.options else SOURCE_FIELDS
 
 
 def _within(inner: ast.Span, outer: ast.Span) -> bool:

@@ -9,9 +9,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flowengine.policy import POLICY_FIELDS, SOURCE_FIELDS
+from flowengine.policy import POLICY_FIELDS, SOURCE_FIELDS, common_fields
 from flowengine.registry import Registry
-from flowengine.spec import KindSpec, MappingUse
+from flowengine.spec import KindSpec, MappingUse, Role
 
 
 def _type_of(schema: dict[str, Any]) -> str:
@@ -26,6 +26,7 @@ def _kind_section(spec: KindSpec) -> list[str]:
         lines += [spec.description, ""]
     if spec.mapping is not MappingUse.NONE:
         lines += [f"Mapping block: {spec.mapping.value} (`{{ field: expression ... }}`).", ""]
+    lines += _traits(spec)
     if spec.options:
         lines += ["| option | type | default | description |", "|---|---|---|---|"]
         for name, f in spec.options.items():
@@ -38,7 +39,19 @@ def _kind_section(spec: KindSpec) -> list[str]:
     return lines
 
 
+def _traits(spec: KindSpec) -> list[str]:
+    """What the core does differently for the kind (its spec's traits), as a paragraph."""
+    said = []
+    if spec.external:
+        said.append("*external*: talks to the world outside the engine (`flowengine test` runs its I/O as a double)")
+    if spec.answers_sender:
+        said.append("*answers its sender*: the sender waits for the verdict (W205 leaves the sinks it feeds alone)")
+    return ["Traits: " + "; ".join(said) + ".", ""] if said else []
+
+
 def node_reference(registry: Registry) -> str:
+    specs = list(registry.walk())
+    limited = ", ".join(f"`{s.name}`" for s in specs if s.role is Role.SOURCE and not common_fields(s))
     lines = [
         "# Node reference",
         "",
@@ -50,13 +63,13 @@ def node_reference(registry: Registry) -> str:
         "|---|---|---|",
         *(f"| `{name}` | object | {f.description} |" for name, f in POLICY_FIELDS.items()),
         "",
-        "Every source (but `http.listen`, which refuses oversized requests with 413 itself) also accepts:",
+        f"Every source (but {limited}, with a size limit of its own) also accepts:",
         "",
         "| option | type | description |",
         "|---|---|---|",
         *(f"| `{name}` | integer | {f.description} |" for name, f in SOURCE_FIELDS.items()),
         "",
     ]
-    for spec in registry.walk():
+    for spec in specs:
         lines += _kind_section(spec)
     return "\n".join(lines)

@@ -17,7 +17,7 @@ from typing import Any
 import networkx as nx
 
 from dsl import ast
-from flowengine.nodes import Node
+from flowengine.nodes import AsyncNode, Node
 from flowengine.policy import Policy
 from flowengine.spec import KindSpec, Role
 
@@ -44,6 +44,13 @@ class NodeInfo:
     max_bytes: int | None = None  # sources: larger bodies fail with too_large
     arms: tuple[ast.Arm, ...] = ()
     mapping: tuple[ast.MapEntry, ...] = ()
+
+    @property
+    def does_external_io(self) -> bool:
+        """Whether the node talks to the world outside the engine itself: a node of an `external`
+        kind that does I/O (an `AsyncNode`; not `http.reply`, which only records the answer).
+        Flow tests replace it with a double; W205 asks such a sink for an error route."""
+        return self.spec is not None and self.spec.external and isinstance(self.runtime, AsyncNode)
 
 
 @dataclass

@@ -10,13 +10,14 @@ stops `Source`s. Every node has a `name` and `kind` for logs, metrics and graphs
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from flowengine.message import Message
 
 if TYPE_CHECKING:
     from flowengine.errors import MessageError
     from flowengine.outcome import Outcome
+    from flowengine.services import Services
 
 Output = Message | None | list[Message]
 """What a processing node returns: one message, None (dropped on purpose), or several."""
@@ -46,7 +47,7 @@ class Node:
         """Called before `open` with `call`, which runs one of the nodes this node's options
         name (a saga's steps, an enrich lookup). Nodes that name none ignore it."""
 
-    async def open(self, services: Any) -> None:
+    async def open(self, services: Services) -> None:
         """Called once when the flow starts: connect, warm up. Raising aborts the start."""
 
     async def close(self) -> None:
@@ -93,7 +94,7 @@ class SourceContext:
     def __init__(
         self,
         flow: str,
-        services: Any,
+        services: Services,
         process: Callable[[Message], Awaitable[Outcome]],
         submit: Callable[[Message, Settle], Awaitable[None]],
     ) -> None:

@@ -20,7 +20,7 @@ from typing import Any
 from flowengine.durations import SCHEMA as DURATION
 from flowengine.durations import seconds
 from flowengine.errors import DeliveryFailed, MessageError
-from flowengine.spec import Field
+from flowengine.spec import Field, KindSpec, Role
 
 RETRYABLE_BY_DEFAULT = ("delivery_failed",)
 ERROR_KINDS = ["bad_message", "validation", "too_large", "node_failed", "delivery_failed"]
@@ -68,7 +68,14 @@ SIZE_FIELD = Field(
     "Largest message body accepted, in bytes; a larger one fails with too_large and goes to the error route",
 )
 SOURCE_FIELDS = {"max_message_bytes": SIZE_FIELD}
-"""Options every source accepts (except those with a size limit of their own, like http.listen)."""
+"""Options every source accepts, but those with a size limit of their own (`max_body_bytes`)."""
+
+
+def common_fields(spec: KindSpec) -> dict[str, Field]:
+    """Options the engine handles for every kind of a role: policies, source size limits."""
+    if spec.role is not Role.SOURCE:
+        return POLICY_FIELDS
+    return {} if "max_body_bytes" in spec.options else SOURCE_FIELDS
 
 
 @dataclass(frozen=True)

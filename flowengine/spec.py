@@ -56,7 +56,14 @@ class Field:
 class KindSpec:
     """A node kind. `calls`, for kinds that run other nodes of the flow (a saga's steps, an
     enrich lookup), lists the `(option, node name)` pairs its resolved options name: the
-    compiler checks each name and draws a `call` edge, and the runtime lets the node run them."""
+    compiler checks each name and draws a `call` edge, and the runtime lets the node run them.
+
+    Two traits tell the core what it would otherwise have to guess from a kind's name:
+    `external` marks a kind that talks to the world outside the engine (a broker, a socket, an
+    HTTP peer): under `flowengine test` its I/O nodes are replaced by doubles, and W205 asks its
+    sinks for an error route. `answers_sender` marks a source whose sender waits for the verdict
+    (an HTTP status, an MLLP ACK, the host's `Outcome`), so a failure goes back to the sender
+    rather than to a broker that would deliver the message again (W205 leaves those paths alone)."""
 
     name: str
     role: Role
@@ -66,6 +73,8 @@ class KindSpec:
     mapping: MappingUse = MappingUse.NONE
     description: str = ""
     calls: Callable[[dict[str, Any]], list[tuple[str, str]]] | None = None
+    external: bool = False
+    answers_sender: bool = False
 
     def options_schema(self) -> dict[str, Any]:
         """The JSON Schema (Draft 2020-12) that a node's options must satisfy."""

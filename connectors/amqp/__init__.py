@@ -1,6 +1,6 @@
 """RabbitMQ transport (aio-pika): `amqp.consume` and `amqp.publish` on one shared connection per URL."""
 
-from flowengine.registry import Registry
+from flowengine.plugin import Registry
 
 
 def register(registry: Registry) -> None:

@@ -35,9 +35,7 @@ from aio_pika.abc import AbstractConnection
 from yarl import URL
 
 from connectors.amqp.transport import ClosingConnection
-from flowengine.backoff import Backoff
-from flowengine.errors import ConnectorError, NotConnected
-from flowengine.spec import Field
+from flowengine.plugin import Backoff, ConnectorError, Field, NotConnected, Services
 
 log = logging.getLogger("flowengine.amqp")
 
@@ -256,7 +254,7 @@ def describe(exc: BaseException | None) -> str:
     return f"{type(exc).__name__}: {text}"
 
 
-def connection_for(services: Any, url: str) -> AmqpConnection:
+def connection_for(services: Services, url: str) -> AmqpConnection:
     """The engine's connection to `url`, created on first use."""
     table = connections(services)
     if url not in table:
@@ -264,7 +262,7 @@ def connection_for(services: Any, url: str) -> AmqpConnection:
     return table[url]
 
 
-def connections(services: Any) -> dict[str, AmqpConnection]:
+def connections(services: Services) -> dict[str, AmqpConnection]:
     """Every AMQP connection of an engine, by URL (tests and ops find them by `name`)."""
     table: dict[str, AmqpConnection] = services.singleton("amqp.connections", dict)
     return table

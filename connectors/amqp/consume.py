@@ -27,10 +27,7 @@ from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractIncomingMe
 from connectors.amqp.connection import URL_FIELD, AmqpConnection, NodeLog, connection_for, describe, resolve_url
 from connectors.amqp.convert import attempt_of, to_message
 from connectors.amqp.publish import EXCHANGE_TYPES
-from flowengine.build import BuildContext
-from flowengine.nodes import Source, SourceContext
-from flowengine.outcome import Outcome
-from flowengine.spec import Field, KindSpec, Role
+from flowengine.plugin import BuildContext, Field, KindSpec, Outcome, Role, Source, SourceContext
 
 SETTLE_ERRORS = (aiormq.exceptions.AMQPError, aiormq.exceptions.ChannelInvalidStateError, ConnectionError)
 CANCEL_CHECK = 2.0  # seconds between looks for a consumer the broker cancelled (see `_watch_consumer`)
@@ -272,6 +269,7 @@ _BINDING = {
 SPEC = KindSpec(
     name="amqp.consume",
     role=Role.SOURCE,
+    external=True,
     summary="Consume a RabbitMQ queue; ack each message only after every path of the flow finished.",
     description=(
         "Manual acknowledgement: a message is acked when the flow succeeded (or its error route did), "

@@ -21,7 +21,7 @@ from typing import Any
 import aio_pika
 from aio_pika.abc import AbstractIncomingMessage, DeliveryMode
 
-from flowengine.message import Message
+from flowengine.plugin import Message
 
 TRACEPARENT = "traceparent"
 

@@ -28,12 +28,17 @@ from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractExchange, 
 
 from connectors.amqp.connection import URL_FIELD, AmqpConnection, NodeLog, connection_for, describe, resolve_url
 from connectors.amqp.convert import to_amqp
-from flowengine.build import BuildContext
-from flowengine.errors import DeliveryFailed
-from flowengine.expressions import Template
-from flowengine.message import Message
-from flowengine.nodes import AsyncNode
-from flowengine.spec import Field, KindSpec, Role
+from flowengine.plugin import (
+    AsyncNode,
+    BuildContext,
+    DeliveryFailed,
+    Field,
+    KindSpec,
+    Message,
+    Role,
+    Services,
+    Template,
+)
 
 # Channels one node may open so that publishes sharing a message id need not wait for each
 # other's confirm (see `_Lane`). Only such publishes open more than the first.
@@ -72,7 +77,7 @@ class AmqpPublish(AsyncNode):
     def connected(self) -> bool:
         return self._ready.is_set()
 
-    async def open(self, services: Any) -> None:
+    async def open(self, services: Services) -> None:
         self._conn = connection_for(services, self.url)
         await self._conn.attach(self)
 
@@ -293,6 +298,7 @@ def build(ctx: BuildContext) -> AmqpPublish:
 SPEC = KindSpec(
     name="amqp.publish",
     role=Role.SINK,
+    external=True,
     summary="Publish to a RabbitMQ exchange; succeeds only when the broker confirmed the message.",
     description=(
         "Publisher confirms are always on: the node returns once the broker has taken responsibility "

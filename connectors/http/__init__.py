@@ -1,6 +1,6 @@
 """HTTP transport: `http.listen` / `http.reply` (server side) and `http.request` (client side)."""
 
-from flowengine.registry import Registry
+from flowengine.plugin import Registry
 
 
 def register(registry: Registry) -> None:

@@ -18,13 +18,24 @@ from urllib.parse import parse_qsl
 
 from starlette.types import Receive, Scope
 
-from flowengine.build import BuildContext
-from flowengine.errors import MessageError, MessageTooLarge
-from flowengine.http_asgi import Answer, answer, error_answer, header_dict, json_answer, read_body
-from flowengine.message import Message
-from flowengine.nodes import Source, SourceContext
-from flowengine.outcome import Outcome
-from flowengine.spec import Field, KindSpec, Role
+from flowengine.plugin import (
+    Answer,
+    BuildContext,
+    Field,
+    KindSpec,
+    Message,
+    MessageError,
+    MessageTooLarge,
+    Outcome,
+    Role,
+    Source,
+    SourceContext,
+    answer,
+    error_answer,
+    header_dict,
+    json_answer,
+    read_body,
+)
 
 
 class HttpListen(Source):
@@ -106,6 +117,8 @@ def build(ctx: BuildContext) -> HttpListen:
 SPEC = KindSpec(
     name="http.listen",
     role=Role.SOURCE,
+    external=True,
+    answers_sender=True,
     summary="Serve an HTTP endpoint; each request is a message, answered when the flow is done.",
     description=(
         "The answer is the message that reached `http.reply`, or 204 when none did; a failure answers "

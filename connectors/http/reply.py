@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-from flowengine.build import BuildContext
-from flowengine.expressions import Template
-from flowengine.message import Message
-from flowengine.nodes import Transform
-from flowengine.spec import Field, KindSpec, Role
+from flowengine.plugin import BuildContext, Field, KindSpec, Message, Role, Template, Transform
 
 
 class HttpReply(Transform):

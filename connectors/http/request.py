@@ -7,16 +7,19 @@ error route). Every call has a timeout. One connection pool per node.
 
 from __future__ import annotations
 
-from typing import Any
-
 import httpx
 
-from flowengine.build import BuildContext
-from flowengine.errors import DeliveryFailed
-from flowengine.expressions import Template
-from flowengine.message import Message
-from flowengine.nodes import AsyncNode
-from flowengine.spec import Field, KindSpec, Role
+from flowengine.plugin import (
+    AsyncNode,
+    BuildContext,
+    DeliveryFailed,
+    Field,
+    KindSpec,
+    Message,
+    Role,
+    Services,
+    Template,
+)
 
 _BODYLESS = {"GET", "DELETE", "HEAD"}
 
@@ -30,7 +33,7 @@ class HttpRequest(AsyncNode):
         self.timeout = timeout
         self._client: httpx.AsyncClient | None = None
 
-    async def open(self, services: Any) -> None:
+    async def open(self, services: Services) -> None:
         self._client = httpx.AsyncClient(timeout=self.timeout)
 
     async def close(self) -> None:
@@ -70,6 +73,7 @@ def build(ctx: BuildContext) -> HttpRequest:
 SPEC = KindSpec(
     name="http.request",
     role=Role.SINK,
+    external=True,
     summary="Send the message to an HTTP endpoint (httpx); the 2xx response continues down the flow.",
     build=build,
     options={

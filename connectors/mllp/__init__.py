@@ -1,6 +1,6 @@
 """MLLP transport for HL7 v2: `mllp.listen` (source, answers with ACKs) and `mllp.send` (sink)."""
 
-from flowengine.registry import Registry
+from flowengine.plugin import Registry
 
 
 def register(registry: Registry) -> None:

@@ -25,15 +25,9 @@ from typing import Any
 from connectors.mllp.framing import FrameDecoder, Oversized, frame
 from connectors.mllp.tls import SERVER_TLS_FIELD, TlsFiles, client_name
 from flowengine import formats
-from flowengine.build import BuildContext
-from flowengine.errors import BadMessage
 from flowengine.formats import hl7
 from flowengine.formats.hl7.ack import APPLICATION_INTERNAL_ERROR
-from flowengine.kinds.hl7 import ER7_TYPE, hl7_of
-from flowengine.message import Message
-from flowengine.nodes import Source, SourceContext
-from flowengine.outcome import Outcome
-from flowengine.spec import Field, KindSpec, Role
+from flowengine.plugin import BuildContext, Field, KindSpec, Message, Outcome, Role, Source, SourceContext
 
 log = logging.getLogger("flowengine.mllp")
 _CONTENT_ERRORS = ("bad_message", "validation", "too_large")
@@ -111,7 +105,7 @@ class MllpListen(Source):
         attributes: dict[str, Any] = {"mllp.peer": peer}
         if client is not None:
             attributes["mllp.client"] = client
-        msg = Message(item, content_type=ER7_TYPE, attributes=attributes)
+        msg = Message(item, content_type=hl7.ER7_TYPE, attributes=attributes)
         try:
             outcome = await self._ctx.process(msg)
         except Exception as err:  # the engine itself failed: say so, the sender will resend
@@ -124,10 +118,7 @@ def reply_for(outcome: Outcome, msg: Message) -> bytes:
     """The ACK to send for a finished message (see the module docstring)."""
     if outcome.ok and outcome.exchange.reply is not None:
         return outcome.exchange.reply.body
-    try:
-        parsed: hl7.Hl7Message | None = hl7_of(msg)
-    except BadMessage:
-        parsed = None
+    parsed = _parsed(msg)
     error = outcome.error
     if outcome.ok and error is None:
         return hl7.build_ack(parsed, "AA").to_bytes()
@@ -141,6 +132,16 @@ def reply_for(outcome: Outcome, msg: Message) -> bytes:
         location=str(detail.get("location", "")),
         error_code=int(detail.get("hl7_error_code", APPLICATION_INTERNAL_ERROR)),
     ).to_bytes()
+
+
+def _parsed(msg: Message) -> hl7.Hl7Message | None:
+    """The message as HL7 to address its ACK: the tree the flow's `hl7.*` nodes cached on it, else
+    parsed now (the body is the ER7 this source received); None when it is not HL7."""
+    try:
+        parsed: hl7.Hl7Message = msg.view(hl7.VIEW, lambda m: hl7.parse(m.body))
+    except formats.FormatError:
+        return None
+    return parsed
 
 
 def _header(head: bytes) -> hl7.Hl7Message | None:
@@ -160,6 +161,8 @@ def _build(ctx: BuildContext) -> MllpListen:
 SPEC = KindSpec(
     name="mllp.listen",
     role=Role.SOURCE,
+    external=True,
+    answers_sender=True,
     summary="Receive HL7 v2 over MLLP (TCP); answer each message with its ACK once the flow has finished it.",
     description=(
         "Frames are 0x0B message 0x1C 0x0D. The answer is the ACK an `hl7.ack` node built if every path "

@@ -14,18 +14,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ssl
-from typing import Any
 
 from connectors.mllp.framing import FrameDecoder, Oversized, frame
 from connectors.mllp.tls import CLIENT_TLS_FIELD, TlsFiles
 from flowengine import formats
-from flowengine.build import BuildContext
-from flowengine.errors import DeliveryFailed
 from flowengine.formats import hl7
-from flowengine.kinds.hl7 import ER7_TYPE
-from flowengine.message import Message
-from flowengine.nodes import AsyncNode
-from flowengine.spec import Field, KindSpec, Role
+from flowengine.plugin import AsyncNode, BuildContext, DeliveryFailed, Field, KindSpec, Message, Role, Services
 
 _POSITIVE = ("AA", "CA")
 
@@ -76,7 +70,7 @@ class MllpSend(AsyncNode):
         self._all = [_Connection(host, port, max_frame_bytes) for _ in range(connections)]
         self._free: asyncio.Queue[_Connection] = asyncio.Queue()
 
-    async def open(self, services: Any) -> None:
+    async def open(self, services: Services) -> None:
         if self.tls is not None:
             context = self.tls.client_context(f"mllp.send {self.name}")
             for conn in self._all:
@@ -103,7 +97,7 @@ class MllpSend(AsyncNode):
         finally:
             self._free.put_nowait(conn)
         code = _check(answer, msg, where)
-        out = msg.derive(body=answer, content_type=ER7_TYPE)
+        out = msg.derive(body=answer, content_type=hl7.ER7_TYPE)
         out.attributes["mllp.ack_code"] = code
         return out
 
@@ -135,6 +129,7 @@ def _build(ctx: BuildContext) -> MllpSend:
 SPEC = KindSpec(
     name="mllp.send",
     role=Role.SINK,
+    external=True,
     summary="Send HL7 v2 over MLLP and wait for the ACK; AE/AR or a timeout fails the message (it is retried).",
     build=_build,
     options={

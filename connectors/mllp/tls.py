@@ -17,9 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from flowengine.build import BuildContext
-from flowengine.errors import ConnectorError
-from flowengine.spec import Field
+from flowengine.plugin import BuildContext, ConnectorError, Field
 
 _PATH = {"type": "string", "minLength": 1}
 

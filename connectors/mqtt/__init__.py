@@ -9,7 +9,7 @@
     publish.py    the sink (succeeds on PUBACK/PUBCOMP)
 """
 
-from flowengine.registry import Registry
+from flowengine.plugin import Registry
 
 
 def register(registry: Registry) -> None:

@@ -51,8 +51,7 @@ from connectors.mqtt.convert import (
 )
 from connectors.mqtt.settings import Settings
 from connectors.mqtt.sock import BufferedSocket, MalformedStream
-from flowengine.backoff import Backoff
-from flowengine.errors import ConnectorError, DeliveryFailed, NotConnected
+from flowengine.plugin import Backoff, ConnectorError, DeliveryFailed, NotConnected
 
 if TYPE_CHECKING:
     from paho.mqtt.client import _InPacket  # a typing-only TypedDict of paho's

@@ -24,7 +24,7 @@ from functools import lru_cache
 import paho.mqtt.client as paho
 from paho.mqtt import _packet as paho_packet  # paho's own PUBLISH decoder (pinned < 3)
 
-from flowengine.message import Message
+from flowengine.plugin import Message
 
 TRACEPARENT = "traceparent"
 MESSAGE_ID = "message-id"

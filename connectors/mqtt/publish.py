@@ -18,8 +18,6 @@ Type property and headers as user properties (see `user_properties`), plus
 
 from __future__ import annotations
 
-from typing import Any
-
 from connectors.mqtt.client import MqttClient
 from connectors.mqtt.convert import TRACEPARENT, Inbound, PackedProperties, content_type_only, publish_properties
 from connectors.mqtt.settings import (
@@ -31,12 +29,18 @@ from connectors.mqtt.settings import (
     publisher_client_id,
 )
 from connectors.mqtt.topics import topic_problem
-from flowengine.build import BuildContext
-from flowengine.errors import DeliveryFailed, NotConnected
-from flowengine.expressions import Template
-from flowengine.message import Message
-from flowengine.nodes import AsyncNode
-from flowengine.spec import Field, KindSpec, Role
+from flowengine.plugin import (
+    AsyncNode,
+    BuildContext,
+    DeliveryFailed,
+    Field,
+    KindSpec,
+    Message,
+    NotConnected,
+    Role,
+    Services,
+    Template,
+)
 
 # Headers that describe an HTTP hop or carry credentials: never forwarded as user properties.
 NOT_FORWARDED = frozenset({
@@ -60,7 +64,7 @@ class MqttPublish(AsyncNode):
         self.connect_wait = connect_wait
         self.client: MqttClient | None = None
 
-    async def open(self, services: Any) -> None:
+    async def open(self, services: Services) -> None:
         self.client = MqttClient(self.settings, self.label, self)
         await self.client.connect()
 
@@ -135,6 +139,7 @@ def build(ctx: BuildContext) -> MqttPublish:
 SPEC = KindSpec(
     name="mqtt.publish",
     role=Role.SINK,
+    external=True,
     summary="Publish the message to an MQTT topic; with QoS 1 or 2 it succeeds only on the broker's PUBACK/PUBCOMP.",
     description=(
         "The body is the payload. A lost connection, a broker refusal or a missing confirm fails the message "

@@ -15,8 +15,7 @@ import socket
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
-from flowengine.build import BuildContext
-from flowengine.spec import Field
+from flowengine.plugin import BuildContext, Field
 
 DEFAULT_URL = "mqtt://127.0.0.1:1883"
 URL_ENV = "FLOWENGINE_MQTT_URL"

@@ -40,11 +40,7 @@ from connectors.mqtt.settings import (
     subscriber_client_id,
 )
 from connectors.mqtt.topics import filter_problem
-from flowengine.backoff import Backoff
-from flowengine.build import BuildContext
-from flowengine.nodes import Source, SourceContext
-from flowengine.outcome import Outcome
-from flowengine.spec import Field, KindSpec, Role
+from flowengine.plugin import Backoff, BuildContext, Field, KindSpec, Outcome, Role, Source, SourceContext
 
 log = logging.getLogger("flowengine.mqtt")
 _REDELIVERY = Backoff(initial=0.5)  # a failed message is handed to the flow again after this
@@ -266,6 +262,7 @@ def build(ctx: BuildContext) -> MqttSubscribe:
 SPEC = KindSpec(
     name="mqtt.subscribe",
     role=Role.SOURCE,
+    external=True,
     summary="Receive messages from an MQTT topic filter; each is acknowledged only after the flow finished.",
     description=(
         "With QoS 1 or 2 the PUBACK/PUBREC goes out only once every path of the flow finished, and the "

@@ -3,10 +3,11 @@
 The flow is compiled exactly as in production (same kinds, option checks and
 builds), then its runtime nodes are swapped before it starts:
 
-- a node of a connector kind (`http.*`, `amqp.*`, `mqtt.*`, `mllp.*`) that does
-  I/O (an `AsyncNode`: publish, request, send) becomes a `Double` with the same
-  name and kind, which confirms at once and passes the message on; a connector
-  node that does no I/O (`http.reply` only records the answer) stays real;
+- a node of an `external` kind (`KindSpec.external`: the http, amqp, mqtt and mllp
+  connectors, and any third-party one that says so) that does I/O (an `AsyncNode`:
+  publish, request, send) becomes a `Double` with the same name and kind, which
+  confirms at once and passes the message on; a connector node that does no I/O
+  (`http.reply` only records the answer) stays real;
 - sources are never started (the runtime starts with `sources=False`): the test
   hands their messages in through `FlowRuntime.inject`, so no broker, port or
   socket is touched;
@@ -25,7 +26,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flowengine.errors import BadMessage, DeliveryFailed, MessageError, NodeFailed, ValidationFailed
-from flowengine.external import is_external
 from flowengine.graph import CompiledFlow, EdgeKind
 from flowengine.message import Message
 from flowengine.nodes import AsyncNode, Branch, Call, Emit, Node, Output, Source, Transform
@@ -175,7 +175,7 @@ def install(flow: CompiledFlow, rec: Recorder) -> None:
         node = info.runtime
         if node is None or isinstance(node, Source):
             continue
-        if is_external(info.kind) and isinstance(node, AsyncNode):
+        if info.does_external_io:
             node = Double(info.name, info.kind)
         if isinstance(node, Branch):
             info.runtime = BranchProbe(node, rec)

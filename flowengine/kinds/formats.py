@@ -28,5 +28,5 @@ def register(registry: Registry) -> None:
     """Register the kinds, and the `hl7` and `xml` names readable in expressions."""
     for name, target in KINDS.items():
         registry.register_lazy(name, target)
-    register_view("hl7", "flowengine.kinds.hl7:hl7_of")
+    register_view("hl7", "flowengine.kinds.hl7:hl7_of")  # hl7.VIEW, not imported here: the codec loads on use
     register_view("xml", "flowengine.kinds.xml:view")

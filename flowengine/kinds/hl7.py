@@ -19,13 +19,12 @@ from flowengine.errors import BadMessage, ValidationFailed
 from flowengine.expressions import Template
 from flowengine.formats import hl7
 from flowengine.formats.hl7.ack import APPLICATION_INTERNAL_ERROR
+from flowengine.formats.hl7.body import ER7_TYPE, JSON_TYPE, VIEW
 from flowengine.kinds.xml import xml_of
 from flowengine.message import Message
 from flowengine.nodes import Transform
 from flowengine.spec import Field, KindSpec, Role
 
-ER7_TYPE = "application/hl7-v2"
-JSON_TYPE = "application/hl7-v2+json"
 XML_TYPE = "application/xml"
 
 
@@ -40,7 +39,7 @@ def _parse(msg: Message) -> hl7.Hl7Message:
 
 def hl7_of(msg: Message) -> hl7.Hl7Message:
     """The message's body as HL7 (parsed once, cached on the message); BadMessage if it is not."""
-    parsed: hl7.Hl7Message = msg.view("hl7", _parse)
+    parsed: hl7.Hl7Message = msg.view(VIEW, _parse)
     return parsed
 
 

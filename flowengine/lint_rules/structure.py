@@ -7,17 +7,10 @@ from collections.abc import Iterator
 import networkx as nx
 
 from dsl import ast
-from flowengine.external import is_external
 from flowengine.graph import CompiledFlow, EdgeKind
 from flowengine.lint_rules.base import Finding, LintContext, Rule
 from flowengine.lint_rules.conditions import never_taken
-from flowengine.nodes import AsyncNode
 from flowengine.spec import Role
-
-ANSWERING_SOURCES = frozenset({"http.listen", "mllp.listen", "memory.in"})
-"""Sources whose sender waits for the verdict (HTTP status, MLLP ACK, the host's Outcome):
-a failure goes back to the sender, who decides; other sources redeliver it."""
-
 
 _FORWARD = (EdgeKind.NEXT, EdgeKind.WHEN, EdgeKind.ELSE, EdgeKind.CALL)
 
@@ -70,7 +63,9 @@ def unused_nodes(ctx: LintContext) -> Iterator[Finding]:
 
 
 def _redelivering_sources(flow: CompiledFlow) -> list[str]:
-    return [i.name for i in flow.by_role(Role.SOURCE) if i.kind not in ANSWERING_SOURCES]
+    """Sources whose failures come back to them as redeliveries: all but those whose sender waits
+    for the verdict (`KindSpec.answers_sender`: an HTTP status, an MLLP ACK), who decides itself."""
+    return [i.name for i in flow.by_role(Role.SOURCE) if not (i.spec and i.spec.answers_sender)]
 
 
 def unhandled_sink_errors(ctx: LintContext) -> Iterator[Finding]:
@@ -81,7 +76,7 @@ def unhandled_sink_errors(ctx: LintContext) -> Iterator[Finding]:
     for source in _redelivering_sources(flow):
         reached |= nx.descendants(flow.graph, source)
     for info in flow.by_role(Role.SINK):
-        if info.name not in reached or not is_external(info.kind) or not isinstance(info.runtime, AsyncNode):
+        if info.name not in reached or not info.does_external_io:
             continue
         if flow.successors(info.name, EdgeKind.ERROR):
             continue
@@ -119,7 +114,8 @@ flow f {
 
 UNHANDLED_SINK = Rule(
     "W205",
-    "a sink that talks to the outside (http, amqp, mqtt, mllp), fed by a broker source, has no error route",
+    "a sink that talks to the outside (an external kind: http, amqp, mqtt, mllp, ...), fed by a broker source, "
+    "has no error route",
     """\
 flow f {
   source events = amqp.consume(queue: "events")

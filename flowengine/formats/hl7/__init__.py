@@ -6,10 +6,12 @@ msg.to_er7()/to_bytes() -> text back, lossless
 to_json / from_json     -> the JSON shape of json_codec
 to_xml / from_xml       -> Mirth-style XML, and reading the standard v2.xml encoding
 build_ack               -> AA / AE / AR with MSA and ERR
+ER7_TYPE, JSON_TYPE     -> the media types of HL7 bodies; VIEW, the name of a message's parsed tree
 validate                -> header fields and required segments, every problem listed
 """
 
 from flowengine.formats.hl7.ack import ack_code, build_ack
+from flowengine.formats.hl7.body import ER7_TYPE, JSON_TYPE, VIEW
 from flowengine.formats.hl7.er7 import parse
 from flowengine.formats.hl7.json_codec import from_json, to_json
 from flowengine.formats.hl7.model import Hl7Message, Segment
@@ -19,6 +21,9 @@ from flowengine.formats.hl7.validate import Problem, validate
 from flowengine.formats.hl7.xml_codec import from_xml, to_xml
 
 __all__ = [
+    "ER7_TYPE",
+    "JSON_TYPE",
+    "VIEW",
     "Hl7Message",
     "PathError",
     "Problem",
