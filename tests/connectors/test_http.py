@@ -241,7 +241,7 @@ flow {name} {{
             flow.format(
                 name="routed",
                 url=url,
-                extra='sink sorry = http.reply(status: 202)\n  transform note = json.map { queued: true }',
+                extra="sink sorry = http.reply(status: 202)\n  transform note = json.map { queued: true }",
                 handler="note\n  note -> sorry\n  note -> parked",
             )
         )
