@@ -42,7 +42,7 @@ async def test_park_list_show_replay_purge(api: ApiServer, upstream: tuple[Upstr
         service.statuses = [200]
         service.calls.clear()
         replayed = await admin.post("/api/flows/billing/dead-letters/replay", json={"ids": [first["id"]]})
-        assert replayed.json() == {"delivered": [first["id"]], "parked_again": [], "failed": []}
+        assert replayed.json() == {"selected": 1, "delivered": [first["id"]], "parked_again": [], "failed": []}
         assert service.calls == [b'{"invoice":0}']
         rest = await admin.post("/api/flows/billing/dead-letters/replay")
         assert len(rest.json()["delivered"]) == 2
