@@ -5,7 +5,10 @@ is parked again by the flow's error route (a new dead letter, with the new
 error and the old ones in its history) and the old one is marked `replayed` too,
 since the new one supersedes it; one that fails with no route to park it stays
 `parked`. A replay takes every letter of its selection, in batches, so that a
-large backlog is neither cut short nor read into memory at once.
+large backlog is neither cut short nor read into memory at once; a batch's
+letters are marked `replayed` together at its end, so a crash in the middle of a
+batch sends that batch's delivered letters again on the next replay (at least
+once, as everywhere else).
 """
 
 from __future__ import annotations
@@ -46,13 +49,15 @@ async def replay(
     """Replay every letter of `selection`; `progress(n)` after each batch of n letters."""
     report = ReplayReport(selected=selection.total)
     for letters in store.batches(selection, batch):
+        done: list[int] = []
         for letter in letters:
             outcome = await runtime.inject(letter.source, letter.to_message())
             if not outcome.ok:
                 report.failed.append(letter.id)
                 continue
-            store.mark_replayed(letter.id)
+            done.append(letter.id)
             (report.parked_again if outcome.handled else report.delivered).append(letter.id)
+        store.mark_replayed(done)
         if progress is not None:
             progress(len(letters))
     return report
