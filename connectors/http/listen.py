@@ -113,7 +113,8 @@ SPEC = KindSpec(
     description=(
         "The answer is the message that reached `http.reply`, or 204 when none did; a failure answers "
         "with its status (400 bad body, 413 too large, 422 schema violation, 500 node failure, "
-        "502 delivery failure) and a JSON error body naming the node."
+        "502 delivery failure) and a JSON error body naming the node, even when another path reached "
+        "`http.reply`."
     ),
     build=build,
     options={
