@@ -137,7 +137,9 @@ class DeadLetter:
             f"dead letter {self.id} of flow '{self.flow}' (revision {self.revision}): node '{self.node}' failed "
             f"with {self.error_type} after {tries}: {self.error_message}. First failure {_iso(self.first_failure)}, "
             f"last {_iso(self.last_failure)}; message {self.message_id} ({self.content_type}, {len(self.body)} bytes) "
-            f"entered at '{self.source}'" + (f"; trace {self.trace_id}" if self.trace_id else "") + "."
+            f"entered at '{self.source}'"
+            + (f"; trace {self.trace_id}" if self.trace_id else "")
+            + "."
             + (f" It had failed {len(self.history)} time(s) before (history)." if self.history else "")
         )
 
