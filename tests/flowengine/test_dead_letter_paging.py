@@ -46,8 +46,9 @@ async def dlq(*args: str, tty: bool = False) -> tuple[int, str, str]:
     shown = bytearray()
     reader = threading.Thread(target=_drain, args=(leader, shown))  # the bar must never block on a full pty
     reader.start()
+    terminal = {**os.environ, "TERM": "xterm"}  # a terminal that can draw, whatever the runner's TERM (dumb in CI)
     proc = await asyncio.create_subprocess_exec(
-        FLOWENGINE, "dlq", *args, stdout=asyncio.subprocess.PIPE, stderr=follower
+        FLOWENGINE, "dlq", *args, stdout=asyncio.subprocess.PIPE, stderr=follower, env=terminal
     )
     os.close(follower)
     out, _ = await proc.communicate()
