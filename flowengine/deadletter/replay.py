@@ -35,8 +35,12 @@ class ReplayReport:
             f"{self.selected} selected: {len(self.delivered)} delivered, {len(self.parked_again)} parked again, "
             f"{len(self.failed)} still failing (left parked)"
         )
-        missed = self.selected - len(self.delivered) - len(self.parked_again) - len(self.failed)
-        return line + (f", {missed} not replayed (no longer parked when reached)" if missed else "")
+        return line + (f", {self.missed} not replayed (no longer parked when reached)" if self.missed else "")
+
+    @property
+    def missed(self) -> int:
+        """Selected letters the replay did not reach parked (another replay or a purge took them)."""
+        return self.selected - len(self.delivered) - len(self.parked_again) - len(self.failed)
 
 
 async def replay(
