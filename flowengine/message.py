@@ -38,7 +38,8 @@ class Exchange:
     it byte for byte), `errors` the failures met on the way, `reply` what an HTTP
     source answers, and `on_done` callbacks the runtime calls once with the final
     verdict (True: every path finished), e.g. to remember an idempotency key only
-    for messages that really went through.
+    for messages that really went through. `history` holds the earlier failures of
+    a replayed dead letter, so that parking it again keeps them.
     """
 
     reply: Message | None = None
@@ -47,6 +48,7 @@ class Exchange:
     source: Message | None = None
     source_node: str | None = None
     errors: list[MessageError] = field(default_factory=list)
+    history: tuple[dict[str, Any], ...] = ()
     on_done: list[Callable[[bool], None]] = field(default_factory=list)
 
     def finish(self, ok: bool) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flowengine.errors import MessageError
-from flowengine.message import Exchange
+from flowengine.message import Exchange, Message
 
 
 @dataclass(slots=True)
@@ -20,3 +20,19 @@ class Outcome:
     exchange: Exchange
     error: MessageError | None = None
     handled: bool = False
+
+    @property
+    def reply(self) -> Message | None:
+        """The reply the source may send, or None when it must answer the error instead.
+
+        A reply that one path built does not speak for another path that failed: it counts
+        only when no path failed, or, when an error route handled the failure, only if that
+        route built it (it carries the route's `error-node` header). So an HTTP 2xx, an MLLP
+        AA built by `hl7.ack`, always means every path finished as asked.
+        """
+        reply = self.exchange.reply
+        if reply is None or not self.ok:
+            return None
+        if self.error is None or "error-node" in reply.headers:
+            return reply
+        return None

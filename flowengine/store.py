@@ -41,6 +41,15 @@ class Store:
                 db.execute(statement)
         self._schemas.add(name)
 
+    def ensure_columns(self, table: str, columns: dict[str, str]) -> None:
+        """Add the columns (name -> SQL type and default) a newer version gave `table` to a
+        state file an older version created: existing rows read the column's default."""
+        with self.transaction() as db:
+            have = {row["name"] for row in db.execute(f"PRAGMA table_info({table})")}
+            for name, ddl in columns.items():
+                if name not in have:
+                    db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {ddl}")
+
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """All statements inside commit together or not at all."""

@@ -5,9 +5,10 @@ path, query and path parameters as attributes). The response is sent only
 after every path of the flow finished, because for HTTP the 2xx *is* the
 acknowledgement: a client that got 2xx knows every sink confirmed.
 
-    reached `http.reply`      -> that reply (status, headers, body)
+    every path finished, reached `http.reply` -> that reply (status, headers, body)
     no reply, no error        -> 204 No Content
-    failed (or error route without a reply) -> the error's status and JSON body:
+    a path failed (even if another reached `http.reply`), or an error route handled it
+    without a reply of its own -> the error's status and JSON body:
         {"error": {"type", "message", "node", "details"}}
 """
 
@@ -95,9 +96,11 @@ class HttpListen(Source):
 
 
 def response_for(outcome: Outcome) -> Answer:
-    ex = outcome.exchange
-    if ex.reply is not None:
-        return answer(ex.reply.body, ex.reply_status, ex.reply.content_type, ex.reply_headers)
+    """The answer for a finished request: a reply only counts when every path finished (`Outcome.reply`)."""
+    reply = outcome.reply
+    if reply is not None:
+        ex = outcome.exchange
+        return answer(reply.body, ex.reply_status, reply.content_type, ex.reply_headers)
     if outcome.error is not None:
         return error_response(outcome.error)
     return answer(b"", 204)
@@ -123,7 +126,8 @@ SPEC = KindSpec(
     description=(
         "The answer is the message that reached `http.reply`, or 204 when none did; a failure answers "
         "with its status (400 bad body, 413 too large, 422 schema violation, 500 node failure, "
-        "502 delivery failure) and a JSON error body naming the node."
+        "502 delivery failure) and a JSON error body naming the node, even when another path reached "
+        "`http.reply`."
     ),
     build=build,
     options={

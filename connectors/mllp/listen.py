@@ -4,7 +4,8 @@ One task per connection reads frames in order and answers each before the
 next, on the same connection, once the flow has finished the message (MLLP
 senders wait for that ACK, so it is the acknowledgement of at-least-once):
 
-    every path succeeded, a node marked a reply (`hl7.ack`)  -> that reply
+    every path succeeded, a node marked a reply (`hl7.ack`)  -> that reply (a reply built
+        on one path never answers for another path that failed: `Outcome.reply`)
     every path succeeded                                    -> AA
     failed, or only an error route handled it               -> AE when the message was at
         fault (bad_message, validation, too_large), else AR (the sender may retry); MSA-3 and
@@ -116,8 +117,9 @@ class MllpListen(Source):
 
 def reply_for(outcome: Outcome, msg: Message) -> bytes:
     """The ACK to send for a finished message (see the module docstring)."""
-    if outcome.ok and outcome.exchange.reply is not None:
-        return outcome.exchange.reply.body
+    reply = outcome.reply
+    if reply is not None:
+        return reply.body
     parsed = _parsed(msg)
     error = outcome.error
     if outcome.ok and error is None:

@@ -1,14 +1,16 @@
 """Dead letters over the API: list, explain, replay after a fix, purge.
 
-The same operations as `flowengine dlq`, on the running engine's store; replay
-sends the parked messages into the running flow at the source they came in by.
+The same operations as `flowengine dlq`, on the running engine's store. The
+list pages (`limit`, `after` cursor) with the total in X-Total-Count and the next
+page in a Link header; replay sends every parked message (or the given ids) into
+the running flow at the source it came in by, in batches.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Depends, Path, Query, Request
+from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from flowengine.api.auth import Role, require
@@ -33,8 +35,21 @@ class ParkedMessage(BaseModel):
     id: str
     content_type: str
     headers: dict[str, str]
+    attributes: dict[str, Any] = Field(
+        description="The source's attributes (topic, routing key, HTTP path, query, MLLP peer); replay gives them back"
+    )
     body_base64: str = Field(description="The body exactly as the source received it")
+    body_text: str | None = Field(description="The body as text when it is UTF-8, else null")
     size: int
+
+
+class EarlierFailure(BaseModel):
+    revision: str
+    node: str
+    error: DeadLetterError
+    attempts: int
+    first_failure: str
+    last_failure: str
 
 
 class DeadLetterModel(BaseModel):
@@ -50,6 +65,7 @@ class DeadLetterModel(BaseModel):
     last_failure: str
     trace_id: str | None
     message: ParkedMessage
+    history: list[EarlierFailure] = Field(description="Earlier failures of a letter replayed and parked again")
     explanation: str = Field(description="The envelope in one sentence")
 
 
@@ -58,6 +74,7 @@ class ReplayRequest(BaseModel):
 
 
 class ReplayResult(BaseModel):
+    selected: int = Field(description="Parked letters the replay took; the three lists add up to it")
     delivered: list[int]
     parked_again: list[int] = Field(description="Failed again and parked anew by the flow's error route")
     failed: list[int] = Field(description="Failed again with nothing to park them: still parked")
@@ -78,15 +95,36 @@ def _model(letter: DeadLetter) -> DeadLetterModel:
     return DeadLetterModel.model_validate({**letter.envelope(), "explanation": letter.explain()})
 
 
-@router.get("", dependencies=[Depends(require(Role.viewer))], responses=responses(404), summary="List dead letters")
+PAGE_HEADERS = {
+    "X-Total-Count": {"description": "How many dead letters match in all pages", "schema": {"type": "integer"}},
+    "Link": {
+        "description": 'The next page, `<...?after=ID&limit=N&status=S>; rel="next"`; absent on the last page',
+        "schema": {"type": "string"},
+    },
+}
+
+
+PAGE: dict[int | str, dict[str, Any]] = {200: {"description": "One page, in id order", "headers": PAGE_HEADERS}}
+
+
+@router.get("", dependencies=[Depends(require(Role.viewer))], summary="List dead letters, a page at a time",
+            responses={**responses(404), **PAGE})  # fmt: skip
 async def list_dead_letters(
     request: Request,
+    response: Response,
     name: Name,
     status: Annotated[Literal["parked", "replayed", "all"], Query()] = "parked",
-    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+    limit: Annotated[int, Query(ge=1, le=1000, description="Page size")] = 100,
+    after: Annotated[int, Query(ge=0, description="Only ids above this one: the last id of the previous page")] = 0,
 ) -> list[DeadLetterModel]:
     _, store = _store(request, name)
-    return [_model(x) for x in store.list(name, status=None if status == "all" else status, limit=limit)]
+    wanted = None if status == "all" else status
+    page = store.list(name, status=wanted, limit=limit, after=after)
+    response.headers["x-total-count"] = str(store.total(name, wanted))
+    if page and store.list(name, status=wanted, limit=1, after=page[-1].id):
+        following = request.url.include_query_params(after=page[-1].id, limit=limit, status=status)
+        response.headers["link"] = f'<{following}>; rel="next"'
+    return [_model(x) for x in page]
 
 
 @router.get("/{letter_id}", dependencies=[Depends(require(Role.viewer))], responses=responses(404),
@@ -109,8 +147,13 @@ async def replay_dead_letters(
     if runtime is None or not runtime.started:
         raise ApiError(409, "not_running", f"flow '{name}' is not running; start it, then replay")
     ids = body.ids if body else None
-    report = await replay(runtime, store, store.get(name, ids) if ids else store.list(name))
-    return ReplayResult(delivered=report.delivered, parked_again=report.parked_again, failed=report.failed)
+    report = await replay(runtime, store, store.select(name, ids or None))
+    return ReplayResult(
+        selected=report.selected,
+        delivered=report.delivered,
+        parked_again=report.parked_again,
+        failed=report.failed,
+    )
 
 
 @router.delete("", dependencies=[Depends(require(Role.admin))], responses=responses(404), summary="Delete dead letters")

@@ -2,7 +2,8 @@
 
 Used as an error route: `on error -> parked` with `sink parked = dead_letter()`.
 It stores the message as its source received it (not the intermediate form at
-the failing node), with the last error; the source then acknowledges, because
+the failing node) with the source's attributes, the last error and, for a replayed
+letter, the earlier ones; the source then acknowledges, because
 the message is now safe where an operator can see, explain and replay it.
 """
 
@@ -46,8 +47,10 @@ SPEC = KindSpec(
     role=Role.SINK,
     summary="Park failed messages in the engine's dead-letter store (SQLite), to explain and replay later.",
     description=(
-        "Keeps the original body and headers byte for byte with flow, revision, failing node, error, "
-        "attempts, first/last failure time and trace id. See `flowengine dlq`."
+        "Keeps the original body and headers byte for byte and the source's attributes (topic, routing key, "
+        "HTTP path and query, MLLP peer; a replay gives them back) with flow, revision, failing node, error, "
+        "attempts, first/last failure time, trace id and earlier failures of a replayed letter. "
+        "See `flowengine dlq`."
     ),
     build=build,
 )

@@ -36,13 +36,17 @@ async def test_park_list_show_replay_purge(api: ApiServer, upstream: tuple[Upstr
             "call", "web", 2, "delivery_failed",
         )
         assert base64.b64decode(first["message"]["body_base64"]) == b'{"invoice":0}'
+        assert first["message"]["body_text"] == '{"invoice":0}'
+        assert (first["message"]["attributes"]["http.path"], first["message"]["attributes"]["http.method"]) == (
+            "/bill", "POST",
+        )
         shown = await viewer.get(f"/api/flows/billing/dead-letters/{first['id']}")
         assert shown.json()["explanation"].startswith(f"dead letter {first['id']} of flow 'billing'")
         assert (await viewer.post("/api/flows/billing/dead-letters/replay")).status_code == 403
         service.statuses = [200]
         service.calls.clear()
         replayed = await admin.post("/api/flows/billing/dead-letters/replay", json={"ids": [first["id"]]})
-        assert replayed.json() == {"delivered": [first["id"]], "parked_again": [], "failed": []}
+        assert replayed.json() == {"selected": 1, "delivered": [first["id"]], "parked_again": [], "failed": []}
         assert service.calls == [b'{"invoice":0}']
         rest = await admin.post("/api/flows/billing/dead-letters/replay")
         assert len(rest.json()["delivered"]) == 2

@@ -177,3 +177,74 @@ async def test_a_paused_endpoint_answers_503_with_retry_after(engine, http_serve
     assert paused.json()["error"] == {"type": "paused", "message": "flow 'hello' is paused"}
     await engine.flows["hello"].resume()
     assert (await http_server.post("/hello", json={"name": "Ada"})).text == "Hello, Ada!\n"
+
+
+async def test_a_reply_on_one_path_does_not_hide_a_failed_sink_on_another(engine, http_server, upstream):
+    service, url = upstream
+    service.statuses = [500]
+    await engine.deploy(
+        compile_ok(f"""
+flow fanout {{
+  source web = http.listen(path: "/fan")
+  transform norm = json.map {{ v: body.v }}
+  sink warehouse = http.request(url: "{url}/stock", timeout: 5)
+  sink answer = http.reply(status: 201)
+  web -> norm
+  norm -> warehouse
+  norm -> answer
+}}""")
+    )
+    resp = await http_server.post("/fan", json={"v": 1})
+    assert resp.status_code == 502
+    error = resp.json()["error"]
+    assert error["type"] == "delivery_failed" and error["node"] == "warehouse"
+    assert service.calls == [b'{"v":1}']
+
+
+async def test_a_reply_on_one_path_does_not_hide_a_failed_log_on_another(engine, http_server):
+    await engine.deploy(
+        compile_ok("""
+flow fanlog {
+  source web = http.listen(path: "/fanlog")
+  sink note = log(level: "error", message: "{{ body.a / body.b }}")
+  sink answer = http.reply(status: 201)
+  web -> note
+  web -> answer
+}""")
+    )
+    failed = await http_server.post("/fanlog", json={"a": 1, "b": 0})
+    assert failed.status_code == 500
+    assert failed.json()["error"]["node"] == "note"
+    fine = await http_server.post("/fanlog", json={"a": 1, "b": 1})
+    assert fine.status_code == 201
+
+
+async def test_an_error_route_reply_answers_but_a_main_path_reply_does_not(engine, http_server, upstream):
+    service, url = upstream
+    service.statuses = [500]
+    flow = """
+flow {name} {{
+  source web = http.listen(path: "/{name}")
+  sink warehouse = http.request(url: "{url}/stock", timeout: 5)
+  sink answer = http.reply(status: 201)
+  sink parked = memory.out(channel: "parked")
+  {extra}
+  web -> warehouse
+  web -> answer
+  on error warehouse -> {handler}
+}}"""
+    await engine.deploy(compile_ok(flow.format(name="parking", url=url, extra="", handler="parked")))
+    parked_only = await http_server.post("/parking", json={})
+    assert parked_only.status_code == 502  # parked, but not processed as asked: the error's status
+    await engine.deploy(
+        compile_ok(
+            flow.format(
+                name="routed",
+                url=url,
+                extra="sink sorry = http.reply(status: 202)\n  transform note = json.map { queued: true }",
+                handler="note\n  note -> sorry\n  note -> parked",
+            )
+        )
+    )
+    routed = await http_server.post("/routed", json={})
+    assert routed.status_code == 202 and routed.json() == {"queued": True}

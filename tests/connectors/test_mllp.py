@@ -175,6 +175,22 @@ async def test_delivery_failures_answer_ar_and_the_flow_cannot_ack_them(engine: 
     assert "ConnectionRefusedError" in ack["MSA-3"]
 
 
+async def test_an_ack_built_on_one_path_does_not_answer_for_a_parked_failure(engine: Engine) -> None:
+    text, port = listening(f"""
+  sink ack = hl7.ack()
+  sink forward = mllp.send(host: "127.0.0.1", port: {free_port()}, timeout: 2)
+  sink parked = memory.out(channel: "parked")
+  lab -> ack
+  lab -> forward
+  on error forward -> parked
+""")
+    await engine.deploy(compile_ok(text))
+    async with client(port) as c:
+        ack = await c.call(oru(1))
+    assert (ack["MSA-1"], ack["MSA-2"]) == ("AR", "C1")
+    assert len(hub_of(engine.services).received("parked")) == 1
+
+
 async def test_the_ack_a_flow_builds_is_the_answer(engine: Engine) -> None:
     text, port = listening("""
   sink ack = hl7.ack(text: "stored for {{ hl7['PID-3.1'] }}")

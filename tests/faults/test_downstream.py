@@ -91,7 +91,7 @@ async def test_service_down_for_good_parks_everything_and_replay_delivers(upstre
         assert {letter.attempts for letter in letters} == {3}
         service.calls.clear()
         service.statuses = [200]  # fixed
-        report = await replay(engine.flows["billing"], store, letters)
+        report = await replay(engine.flows["billing"], store, store.select("billing"))
         await engine.stop()
     ns = delivered_ns(service.calls)
     print(f"\ndownstream 500 forever: sent {COUNT}, dead-lettered {len(letters)} (3 attempts each), "

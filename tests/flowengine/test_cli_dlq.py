@@ -43,7 +43,7 @@ async def test_list_show_replay_purge(tmp_path, upstream):
     engine.services.close()
 
     code, out, _ = await dlq("list", "billing", "--state", str(state))
-    assert code == 0 and out.splitlines()[-1] == "3 dead letter(s) for flow 'billing'"
+    assert code == 0 and out.splitlines()[-1] == "3 of 3 dead letter(s) for flow 'billing'"
     code, out, _ = await dlq("show", "billing", "1", "--state", str(state))
     assert code == 0 and out.startswith("dead letter 1 of flow 'billing' (revision ")
     assert "node 'bill' failed with delivery_failed after 1 attempt: POST " in out
@@ -53,10 +53,10 @@ async def test_list_show_replay_purge(tmp_path, upstream):
     fixed = tmp_path / "billing.flow"
     fixed.write_text(flow(url))
     code, out, _ = await dlq("replay", "billing", "--flow-file", str(fixed), "--state", str(state), "--id", "2")
-    assert (code, out) == (0, "1 delivered, 0 parked again, 0 still failing (left parked)\n")
+    assert (code, out) == (0, "1 selected: 1 delivered, 0 parked again, 0 still failing (left parked)\n")
     assert service.calls == [b'{"n":1}']
     code, out, _ = await dlq("replay", "billing", "--flow-file", str(fixed), "--state", str(state))
-    assert out == "2 delivered, 0 parked again, 0 still failing (left parked)\n"
+    assert out == "2 selected: 2 delivered, 0 parked again, 0 still failing (left parked)\n"
     code, out, _ = await dlq("purge", "billing", "--state", str(state), "--yes")
     assert out == "3 dead letter(s) deleted\n"
 

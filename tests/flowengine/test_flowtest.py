@@ -284,3 +284,34 @@ def test_wait_is_bounded(tmp_path):
                  flow=AGGREGATING, name="batches")
     with pytest.raises(TestFileError, match="case 'soak': wait is at most 60s"):
         load(test)
+
+
+def test_a_reply_made_while_another_path_failed_is_no_reply(tmp_path):
+    flow = """\
+flow fan {
+  source web = http.listen(path: "/fan")
+  sink warehouse = http.request(url: "http://127.0.0.1:1/stock")
+  sink answer = http.reply(status: 201)
+  web -> warehouse
+  web -> answer
+}
+"""
+    test = write(
+        tmp_path,
+        """\
+        cases:
+          - name: the warehouse fails, so the caller gets the error, not the 201
+            send:
+              web: {json: {sku: X}}
+            stubs:
+              warehouse: {error: "500 from the warehouse"}
+            errors:
+              warehouse: {type: delivery_failed, routed_to: null}
+            outcome: nack
+            reply: null
+        """,
+        flow=flow,
+        name="fan",
+    )
+    result = run(test)
+    assert not result.failed, report(result)
