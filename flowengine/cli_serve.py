@@ -73,8 +73,9 @@ def serve(
     """Run the engine with its management API; deployed flows persist in --state."""
     from flowengine.api import ServeOptions, Settings, Tokens, serve
     from flowengine.api.auth import TokenConfigError
-    from flowengine.errors import StateUnreadable
+    from flowengine.errors import ConnectorError, StateUnreadable
     from flowengine.listen import ListenFailed, bind
+    from flowengine.otel import check_environment
     from flowengine.store import check_state
 
     if (certfile is None) != (keyfile is None):
@@ -87,9 +88,10 @@ def serve(
     except TokenConfigError as err:
         raise _fail(str(err), 2) from None
     try:
+        check_environment()
         check_state(state)
         sock = bind(host, port)
-    except (StateUnreadable, ListenFailed) as err:
+    except (ConnectorError, StateUnreadable, ListenFailed) as err:
         raise _fail(str(err), 2) from None
     configure(log_level, log_format.value)
     options = ServeOptions(
