@@ -160,11 +160,11 @@ def test_run_and_serve_on_a_port_in_use_say_so_in_one_line_and_exit_2(tmp_path):
             )
 
 
-def test_run_and_serve_refuse_an_empty_state_file_and_leave_it(tmp_path):
+def test_run_serve_and_dlq_refuse_an_empty_state_file_and_leave_it(tmp_path):
     state = tmp_path / "state.db"
     state.touch()
-    for command in (["run", "flows/hello.flow"], ["serve"]):
-        proc = run(*command, "--port", str(free_port()), "--state", str(state))
+    for command in (["run", "flows/hello.flow", "--port", "0"], ["serve", "--port", "0"], ["dlq", "list", "hello"]):
+        proc = run(*command, "--state", str(state))
         assert (proc.returncode, proc.stdout) == (2, "")
         assert proc.stderr == (
             f"error: state file {state} is empty (0 bytes); restore it from a backup, or start with --state "
