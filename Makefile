@@ -33,8 +33,11 @@ docs: $(STAMP)
 	$(BIN)/flowengine docs --output docs/nodes.md
 
 # The benchmark (docs/performance.md); not part of `make test`. Uses ../shared/bench-peers
-# when it is there. `make bench BENCH_ARGS="--quick --rounds 1"` for a smoke run.
+# when it is there. `make bench BENCH_ARGS="--quick --rounds 1"` for a smoke run. The brokers are
+# started as for the tests; the programs the scenarios drive (wrk, Node-RED's npm) are installed
+# or named before anything runs (bench/preflight.py).
 BENCH_ARGS ?= --rounds 3
 bench: $(STAMP)
 	$(BIN)/python -c 'import psutil' 2>/dev/null || $(BIN)/pip install -q -e '.[dev,bench]'
+	bash scripts/ensure-brokers.sh
 	$(BIN)/python -m bench $(BENCH_ARGS)

@@ -8,7 +8,9 @@ generators, checks, CPU sampling and report); S4 (HL7 over MLLP) is ours, run by
 harness. Systems alternate per round (A B C A B C ...), each started fresh; the first system
 is the baseline of the ratios. Then start-up time, memory per deployed flow and lint time
 (`bench.extras`) and the engine's in-process CPU per message (`bench.micro`), which need
-no harness. Everything lands in bench/results/<stamp>/:
+no harness. Before anything runs, `bench.preflight` installs or names every program the
+selection needs (wrk for S2, npm for Node-RED, ...): a missing one stops the run (exit 2)
+before it starts. Everything lands in bench/results/<stamp>/:
 meta.json, runs.jsonl, summary.json (rows, extras), report.md and logs/.
 Exit 0 only if every run passed.
 """
@@ -26,8 +28,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from bench import extras, micro, s4
-from bench.peers import REPO, load_harness, load_systems, peers_dir
+from bench import extras, micro, preflight, s4
+from bench.peers import REPO, load_systems, peers_dir
 
 RESULTS = REPO / "bench" / "results"
 DEFAULT_SYSTEMS = ("raw", "flowengine", "nodered")
@@ -48,6 +50,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
                    help=f"run MQTT scenarios on a private Mosquitto with TCP_NODELAY (port {OWN_MQTT_PORT})")
     p.add_argument("--no-extras", action="store_true", help="skip start-up, memory and lint")
     p.add_argument("--only-extras", action="store_true", help="only start-up, memory and lint")
+    p.add_argument("--no-install", action="store_true",
+                   help="check the programs the run needs (wrk, npm, ...) but install none; exit 2 if any is missing")
     p.add_argument("--flows", type=int, default=200, help="idle flows deployed for the memory figure")
     p.add_argument("--lint-files", type=int, default=500, help="generated files for the lint figure")
     return p.parse_args(argv)
@@ -85,10 +89,6 @@ def run_scenarios(shared: ModuleType, a: argparse.Namespace, outdir: Path) -> tu
     logdir.mkdir(parents=True)
     ctx: dict[str, Any] = {"http_port": shared.HTTP_PORT, "mqtt_host": "127.0.0.1", "mqtt_port": 1883,
                            "amqp_url": os.environ.get("BENCH_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")}
-    for n in names:
-        if systems[n].get("setup"):
-            print(f"setup {n}: {systems[n]['setup']}", flush=True)
-            subprocess.run(systems[n]["setup"], shell=True, cwd=peers_dir(), stdout=subprocess.DEVNULL, check=False)
     broker = None
     if a.own_mosquitto:
         broker = subprocess.Popen(["mosquitto", "-c", str(peers_dir() / "brokers" / "mosquitto-bench.conf")],
@@ -131,12 +131,18 @@ def run_scenarios(shared: ModuleType, a: argparse.Namespace, outdir: Path) -> tu
 def main(argv: list[str] | None = None) -> int:
     a = parse(argv)
     outdir = RESULTS / dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
+    shared = None
+    if not a.only_extras:
+        shared, problems = preflight.prepare(a.system.split(","), a.scenario.split(","), outdir,
+                                             own_mosquitto=a.own_mosquitto, install=not a.no_install)
+        if problems:
+            print(preflight.report(problems), file=sys.stderr, flush=True)
+            return 2
     outdir.mkdir(parents=True)
     ok = True
     report = ""
     summary: dict[str, Any] = {}
     if not a.only_extras:
-        shared = load_harness(peers_dir())
         if shared is None:
             print(f"no harness at {peers_dir()} (set BENCH_PEERS): S1-S4 skipped, Flowengine-only figures follow",
                   flush=True)

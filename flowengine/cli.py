@@ -160,9 +160,19 @@ def run(
     """Run flows in the foreground, serving their HTTP endpoints in-process."""
     configure(log_level, log_format.value)
     results = [_compile_or_exit(p) for p in find_flow_files(_existing(files))]
+    from flowengine.errors import ConnectorError, StateUnreadable
+    from flowengine.listen import ListenFailed, bind
+    from flowengine.otel import check_environment
     from flowengine.serve_run import run_flows
+    from flowengine.store import check_state
 
-    eventloop.run(run_flows(results, host, port, state))
+    try:
+        check_environment()
+        check_state(state)
+        sock = bind(host, port)
+    except (ConnectorError, StateUnreadable, ListenFailed) as err:
+        raise _usage_error(str(err)) from None
+    eventloop.run(run_flows(results, sock, state))
 
 
 @app.command()

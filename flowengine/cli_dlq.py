@@ -27,6 +27,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from flowengine.compiler import compile_file
 from flowengine.deadletter.replay import ReplayReport, replay
 from flowengine.deadletter.store import DeadLetter, DeadLetterStore, Selection
+from flowengine.errors import StateUnreadable
 from flowengine.graph import CompiledFlow
 from flowengine.runtime import FlowRuntime
 from flowengine.services import Services
@@ -48,7 +49,11 @@ def _store(state: Path) -> DeadLetterStore:
     if not state.exists():
         typer.echo(f"error: no state file at {state}", err=True)
         raise typer.Exit(2)
-    return DeadLetterStore(Store(state))
+    try:
+        return DeadLetterStore(Store(state))
+    except StateUnreadable as err:  # empty, truncated, not SQLite: say so, change nothing
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(2) from None
 
 
 @dlq.command("list")

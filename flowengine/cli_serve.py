@@ -73,6 +73,10 @@ def serve(
     """Run the engine with its management API; deployed flows persist in --state."""
     from flowengine.api import ServeOptions, Settings, Tokens, serve
     from flowengine.api.auth import TokenConfigError
+    from flowengine.errors import ConnectorError, StateUnreadable
+    from flowengine.listen import ListenFailed, bind
+    from flowengine.otel import check_environment
+    from flowengine.store import check_state
 
     if (certfile is None) != (keyfile is None):
         raise _fail("--certfile and --keyfile go together", 2)
@@ -82,6 +86,12 @@ def serve(
     try:
         table = Tokens.load(tokens)
     except TokenConfigError as err:
+        raise _fail(str(err), 2) from None
+    try:
+        check_environment()
+        check_state(state)
+        sock = bind(host, port)
+    except (ConnectorError, StateUnreadable, ListenFailed) as err:
         raise _fail(str(err), 2) from None
     configure(log_level, log_format.value)
     options = ServeOptions(
@@ -94,7 +104,7 @@ def serve(
         limit_concurrency=limit_concurrency,
         settings=Settings(max_source_bytes=max_source_bytes, drain_timeout=drain_timeout, base_dir=base_dir),
     )
-    eventloop.run(serve(options, table))
+    eventloop.run(serve(options, table, sock))
 
 
 # --- the client ------------------------------------------------------------------------

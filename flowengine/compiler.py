@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import difflib
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,7 @@ from flowengine.policy import RETRY_FIELD, Policy, RetryPolicy, common_fields
 from flowengine.registry import Registry, default_registry
 from flowengine.rules import check_graph
 from flowengine.spec import Field, KindSpec, MappingUse, Role
-from flowengine.values import ValueResolver, display
+from flowengine.values import NotConvertible, ValueResolver, display, typed
 
 BRANCH_KIND = "branch"
 
@@ -242,10 +242,19 @@ class _FlowCompiler:
                 self.error("E102", f"option '{opt.key}' given twice", opt.key_span)
                 continue
             spans[opt.key] = opt.value.span
-            value = resolver.resolve(opt.value)
-            info.options[opt.key] = value
+            reported = len(resolver.diagnostics)
+            value = resolver.resolve(opt.value, required=field_spec.required)
             info.display_options[opt.key] = "***" if field_spec.secret else display(opt.value)
-            if not self._check_value(spec.name, opt, field_spec, value):
+            if len(resolver.diagnostics) > reported:  # E140 says what is wrong: a variable is missing
+                invalid.add(opt.key)
+            elif isinstance(opt.value, ast.StringValue) and opt.value.has_env:
+                try:
+                    value = typed(value, field_spec.schema)
+                except NotConvertible as err:
+                    self._not_convertible(spec.name, opt, err.wanted)
+                    invalid.add(opt.key)
+            info.options[opt.key] = value
+            if opt.key not in invalid and not self._check_value(spec.name, opt, field_spec, value):
                 invalid.add(opt.key)
         self.diagnostics.extend(resolver.diagnostics)
         # the engine's own options go to the engine, never to the kind's build
@@ -267,9 +276,19 @@ class _FlowCompiler:
         for err in errors[:1]:
             where = "".join(f"[{p!r}]" for p in err.absolute_path)
             # a value resolved from ${ENV} may be a secret: name the rule it breaks, never the value
-            why = err.message if not _has_env(opt.value) and not field_spec.secret else _rule_broken(err)
+            why = err.message if not _has_env(opt.value) and not field_spec.secret else _rule_broken(err, opt.value)
             self.error("E103", f"option '{opt.key}{where}' of '{owner}': {why}", opt.value.span)
         return not errors
+
+    def _not_convertible(self, owner: str, opt: ast.Option, wanted: str) -> None:
+        """E107: a `${...}` value that is not of the option's type. Like E103, it never shows the
+        value: what the environment holds may be a secret whatever the option."""
+        self.error(
+            "E107",
+            f"option '{opt.key}' of '{owner}': the value of {_env_names(opt.value)} is not {wanted}",
+            opt.value.span,
+            hint=f"set {_env_names(opt.value, ' and ', bare=True)} to {wanted}",
+        )
 
     def _check_mapping(self, spec: KindSpec, decl: ast.NodeDecl) -> None:
         if spec.mapping is MappingUse.NONE and decl.mapping is not None:
@@ -373,8 +392,30 @@ def _has_env(value: ast.Value) -> bool:
     return False
 
 
-def _rule_broken(err: jsonschema.ValidationError) -> str:
-    return f"the value (from the environment) does not satisfy '{err.validator}': {err.validator_value!r}"
+def _env_names(value: ast.Value, sep: str = ", ", bare: bool = False) -> str:
+    """The environment variables a value reads, as written (`${PORT}`) or bare (`PORT`)."""
+    names: list[str] = []
+    for part in _env_refs(value):
+        name = part.name if bare else f"${{{part.name}}}"
+        if name not in names:
+            names.append(name)
+    return sep.join(names)
+
+
+def _env_refs(value: ast.Value) -> Iterator[ast.EnvRef]:
+    if isinstance(value, ast.StringValue):
+        yield from (p for p in value.parts if isinstance(p, ast.EnvRef))
+    elif isinstance(value, ast.ListValue):
+        for item in value.items:
+            yield from _env_refs(item)
+    elif isinstance(value, ast.DictValue):
+        for entry in value.entries:
+            yield from _env_refs(entry.value)
+
+
+def _rule_broken(err: jsonschema.ValidationError, value: ast.Value) -> str:
+    source = f"of {_env_names(value)}" if _has_env(value) else "(secret)"
+    return f"the value {source} does not satisfy '{err.validator}': {err.validator_value!r}"
 
 
 def _within(inner: ast.Span, outer: ast.Span) -> bool:

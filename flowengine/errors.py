@@ -8,8 +8,9 @@
     │   ├── MessageTooLarge         the body is over a source's limit -> 413
     │   ├── NodeFailed              a node raised while processing -> 500
     │   └── DeliveryFailed          a sink could not deliver (broker refused, HTTP non-2xx) -> 502
-    └── ConnectorError              a transport problem, not tied to one message
-        └── NotConnected            the connection is down; the engine reconnects with backoff
+    ├── ConnectorError              a transport problem, not tied to one message
+    │   └── NotConnected            the connection is down; the engine reconnects with backoff
+    └── StateUnreadable             the state file exists but is empty or not a readable store
 
 A `MessageError` is what the runtime hands to a flow's `on error` route (as headers) and, for
 HTTP sources, what becomes the response status and JSON error body.
@@ -90,3 +91,18 @@ class ConnectorError(FlowengineError):
 
 class NotConnected(ConnectorError):
     """The connection is down; the engine owns reconnection and retries with backoff."""
+
+
+class StateUnreadable(FlowengineError):
+    """The state file exists but cannot be the engine's store (empty, truncated, not SQLite).
+
+    The engine refuses to start on it rather than begin afresh over it: starting would lose
+    every recorded deployment and dead letter. The message names the file and what to do.
+    """
+
+    def __init__(self, path: str, problem: str) -> None:
+        self.path = path
+        super().__init__(
+            f"state file {path} {problem}; restore it from a backup, or start with --state "
+            "naming a new file (the file was left as it is)"
+        )

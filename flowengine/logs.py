@@ -15,6 +15,10 @@ from typing import Any
 
 import orjson
 
+# Libraries that log routine work at INFO (httpx: a line per request of every `http.request`).
+# Their lines are the user's only with --log-level debug; otherwise warnings and errors only.
+LIBRARIES = ("httpx", "httpcore", "aio_pika", "aiormq", "paho", "uvicorn")
+
 FIELDS = ("flow", "revision", "node", "message_id", "trace_id", "outcome", "duration_ms", "error_type", "body")
 
 
@@ -52,3 +56,6 @@ def configure(level: str = "info", fmt: str = "text") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    quiet = logging.NOTSET if root.level <= logging.DEBUG else logging.WARNING
+    for name in LIBRARIES:
+        logging.getLogger(name).setLevel(quiet)

@@ -1,7 +1,7 @@
 """OpenTelemetry: a span per message and per node, when an exporter is configured.
 
 Tracing is off unless `FLOWENGINE_OTEL_EXPORTER` is set (`console`, or `otlp`
-with opentelemetry-exporter-otlp-proto-http installed), or the embedding
+with the `otlp` extra installed: `pip install 'flowengine[otlp]'`), or the embedding
 program installed an SDK tracer provider itself. When off, the runtime pays
 nothing per message. A message's `traceparent` (from HTTP headers, AMQP
 headers, MQTT 5 user properties) becomes the parent of its spans, so the
@@ -10,6 +10,7 @@ engine's work joins the caller's trace.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
 from collections.abc import Iterator
@@ -21,6 +22,7 @@ from flowengine.message import Message
 
 if TYPE_CHECKING:
     from opentelemetry import trace
+    from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace.export import SpanExporter
 
 ENV = "FLOWENGINE_OTEL_EXPORTER"
@@ -50,18 +52,50 @@ class NodeTracer:
             yield
 
 
+OTLP_MODULE = "opentelemetry.exporter.otlp.proto.http.trace_exporter"
+OTLP_MISSING = f"{ENV}=otlp needs the OTLP exporter: pip install 'flowengine[otlp]'"
+SERVICE_NAME = "flowengine"  # resource service.name unless OTEL_SERVICE_NAME / OTEL_RESOURCE_ATTRIBUTES say
+
+
+def check_environment() -> None:
+    """Refuse a bad exporter setting before anything starts (`run`, `serve`): a `ConnectorError`
+    with one line, where the first message's tracer would otherwise fail deep in a start-up."""
+    name = os.environ.get(ENV)
+    if not name:
+        return
+    if name not in ("console", "otlp"):
+        raise ConnectorError(f"{ENV} must be 'console' or 'otlp', not {name!r}")
+    if name == "otlp":
+        try:
+            found = importlib.util.find_spec(OTLP_MODULE) is not None
+        except ImportError:  # a parent package is missing
+            found = False
+        if not found:
+            raise ConnectorError(OTLP_MISSING)
+
+
 def _exporter(name: str) -> SpanExporter:
+    check_environment()
     if name == "console":
         from opentelemetry.sdk.trace.export import ConsoleSpanExporter
 
         return ConsoleSpanExporter()
-    if name == "otlp":
-        try:
-            from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-        except ImportError:
-            raise ConnectorError(f"{ENV}=otlp needs the package opentelemetry-exporter-otlp-proto-http") from None
-        return OTLPSpanExporter()
-    raise ConnectorError(f"{ENV} must be 'console' or 'otlp', not {name!r}")
+    try:
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    except ImportError as err:  # there, but broken (a dependency's version)
+        raise ConnectorError(f"{OTLP_MISSING} ({err})") from None
+    return OTLPSpanExporter()
+
+
+def _resource() -> Resource:
+    """OpenTelemetry's resource from the environment, named `flowengine` unless it names itself."""
+    from opentelemetry.sdk.resources import SERVICE_NAME as KEY
+    from opentelemetry.sdk.resources import Resource
+
+    detected = Resource.create()
+    if str(detected.attributes.get(KEY, "")).startswith("unknown_service"):
+        return detected.merge(Resource({KEY: SERVICE_NAME}))
+    return detected
 
 
 def tracer_from_environment() -> NodeTracer | None:
@@ -79,7 +113,7 @@ def tracer_from_environment() -> NodeTracer | None:
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
     if name:
-        provider = TracerProvider()
+        provider = TracerProvider(resource=_resource())
         provider.add_span_processor(BatchSpanProcessor(_exporter(name)))
         trace.set_tracer_provider(provider)
     if not isinstance(trace.get_tracer_provider(), TracerProvider):

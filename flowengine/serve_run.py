@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import logging
+import socket
 from collections.abc import Generator
 from pathlib import Path
 
@@ -23,6 +24,7 @@ import uvicorn
 from flowengine.compiler import CompileResult
 from flowengine.engine import Engine
 from flowengine.errors import FlowengineError
+from flowengine.listen import address
 from flowengine.services import Services
 
 log = logging.getLogger("flowengine")
@@ -39,7 +41,8 @@ class EngineServer(uvicorn.Server):
             self._captured_signals.clear()
 
 
-async def run_flows(results: list[CompileResult], host: str, port: int, state: Path) -> None:
+async def run_flows(results: list[CompileResult], sock: socket.socket, state: Path) -> None:
+    """Deploy the flows, then serve their HTTP endpoints on `sock` (bound by the caller)."""
     engine = Engine(Services(state))
     for flow in (flow for result in results for flow in result.flows):  # compiled without errors (the CLI checked)
         try:
@@ -52,11 +55,11 @@ async def run_flows(results: list[CompileResult], host: str, port: int, state: P
     for runtime in engine.flows.values():
         log.info("running flow %s", runtime.name)
     gc.freeze()
-    config = uvicorn.Config(engine.app, host=host, port=port, log_level="warning", access_log=False, lifespan="off")
+    config = uvicorn.Config(engine.app, log_level="warning", access_log=False, lifespan="off")
     server = EngineServer(config)
-    log.info("serving on http://%s:%d", host, port)
+    log.info("serving on http://%s", address(sock))
     try:
-        await server.serve()
+        await server.serve(sockets=[sock])
     finally:
         await engine.stop()
         engine.services.close()

@@ -42,3 +42,34 @@ def test_tutorial_lint_error_is_what_lint_prints():
     (d,) = compile_text(broken, "flows/quote.flow", env={}).diagnostics
     shown = "\n".join("    " + line for line in d.render(broken).splitlines())  # a Markdown code block
     assert shown in tutorial
+
+
+def _prose(page: str) -> str:
+    """A docs page with its line breaks and runs of spaces made single spaces, for phrase checks."""
+    return " ".join((REPO / "docs" / page).read_text().split())
+
+
+async def test_api_md_says_what_a_paused_http_endpoint_answers(engine, http_server):
+    await engine.deploy(compile_ok((REPO / "flows/hello.flow").read_text()))
+    await engine.flows["hello"].pause()
+    resp = await http_server.post("/hello", json={"name": "Ada"})
+    said = f"a paused HTTP endpoint answers {resp.status_code} with `Retry-After: {resp.headers['retry-after']}`"
+    assert said in _prose("api.md")
+
+
+def test_deploy_from_ci_quotes_the_diagnostics_the_server_prints():
+    page = (REPO / "docs/deploy-from-ci.md").read_text()
+    line = next(ln.strip() for ln in page.splitlines() if "amqp.publish(url: \"${PAYMENTS_AMQP_URL}\"" in ln)
+    text = f'flow payments {{\n  source in = http.listen(path: "/payments")\n  {line}\n  in -> out\n}}\n'
+    diagnostics = compile_text(text, "flows/payments.flow", env={}).diagnostics
+    shown = "\n".join("    " + ln for d in diagnostics for ln in d.render(text).splitlines())
+    assert shown in page
+
+
+def test_tutorial_runs_its_second_flow_beside_make_run():
+    """`make run` holds its port while the tutorial goes on: a second `run` needs a --port of its own."""
+    make_port = re.search(r"^PORT \?= (\d+)$", (REPO / "Makefile").read_text(), re.M).group(1)  # type: ignore[union-attr]
+    tutorial = (REPO / "docs/tutorial.md").read_text()
+    ports = re.findall(r"flowengine run flows/quote\.flow --port (\d+)", tutorial)
+    assert ports and make_port not in ports
+    assert set(re.findall(r"localhost:(\d+)/quote", tutorial)) == set(ports)

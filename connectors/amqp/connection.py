@@ -56,6 +56,21 @@ def resolve_url(option: str | None) -> str:
     return option or os.environ.get(URL_ENV) or DEFAULT_URL
 
 
+class RemoteCloseFilter(logging.Filter):
+    """Drops aiormq's ERROR for a connection the broker closed (a restart, `close_connection`).
+
+    aiormq logs it with `log.exception` outside any exception, so every broker restart printed
+    an ERROR line followed by `NoneType: None`. The drop is ours to report: `AmqpConnection`
+    logs one warning with the broker's reason and the reconnect.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Unexpected connection close from remote")
+
+
+REMOTE_CLOSE_FILTER = RemoteCloseFilter()
+
+
 def masked(url: str) -> str:
     """The URL with its password hidden, for logs and errors."""
     parsed = URL(url)
@@ -100,6 +115,7 @@ class AmqpConnection:
         self._lock = asyncio.Lock()
         self._supervisor: asyncio.Task[None] | None = None
         self._closing = False
+        logging.getLogger("aiormq.connection").addFilter(REMOTE_CLOSE_FILTER)  # once: addFilter keeps no duplicate
 
     @property
     def is_up(self) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from flowengine.api.deployments import Deployments
 from flowengine.api.manager import FlowManager, Settings
 from flowengine.api.metrics import FlowState, Metrics
 from flowengine.engine import Engine
+from flowengine.listen import address
 from flowengine.serve_run import EngineServer
 from flowengine.services import Services
 
@@ -72,6 +74,7 @@ def _states(manager: FlowManager) -> list[FlowState]:
 
 
 def uvicorn_config(app: FastAPI, options: ServeOptions, log_level: str = "warning") -> uvicorn.Config:
+    """Uvicorn's settings; host and port matter only where uvicorn binds itself (tests)."""
     return uvicorn.Config(
         app,
         host=options.host,
@@ -85,7 +88,8 @@ def uvicorn_config(app: FastAPI, options: ServeOptions, log_level: str = "warnin
     )
 
 
-async def serve(options: ServeOptions, tokens: Tokens) -> None:
+async def serve(options: ServeOptions, tokens: Tokens, sock: socket.socket) -> None:
+    """Restore the recorded flows and serve on `sock` (bound by the caller) until a signal."""
     parts = assemble(options.state, tokens, options.settings, max_body_bytes=options.max_body_bytes)
     try:
         await parts.manager.restore()
@@ -93,7 +97,7 @@ async def serve(options: ServeOptions, tokens: Tokens) -> None:
         if not tokens:
             log.warning("no tokens configured: the management API answers 503 until started with --tokens")
         scheme = "https" if options.certfile else "http"
-        log.info("serving on %s://%s:%d (state: %s)", scheme, options.host, options.port, options.state)
-        await EngineServer(uvicorn_config(parts.app, options)).serve()
+        log.info("serving on %s://%s (state: %s)", scheme, address(sock), options.state)
+        await EngineServer(uvicorn_config(parts.app, options)).serve(sockets=[sock])
     finally:
         await parts.close()

@@ -427,7 +427,7 @@ async def test_secrets_from_env_never_appear_in_responses(admin, monkeypatch):
         await admin.get("/api/flows"),
         *[await admin.get("/api/flows/echo/graph", params={"format": f}) for f in ("dot", "mermaid", "json")],
         await admin.get("/api/flows/echo/revisions/1"),
-        await admin.put("/api/flows/echo", content=bad_option, headers=TEXT),  # E103 on a value from ${ENV}
+        await admin.put("/api/flows/echo", content=bad_option, headers=TEXT),  # E107 on a value from ${ENV}
         await admin.post("/api/lint", content=bad_option, headers=TEXT),
         await admin.get("/metrics"),
     ]
@@ -436,7 +436,7 @@ async def test_secrets_from_env_never_appear_in_responses(admin, monkeypatch):
     detail = answers[1].json()
     assert "${ECHO_PATH_SECRET}" in detail["source"]
     assert {n["name"]: n["options"] for n in detail["nodes"]}["copy"] == {"channel": "${ECHO_PATH_SECRET}"}
-    assert "the value (from the environment) does not satisfy" in json.dumps(answers[-3].json()["diagnostics"])
+    assert "the value of ${ECHO_PATH_SECRET} is not an integer" in json.dumps(answers[-3].json()["diagnostics"])
 
 
 async def test_a_flow_whose_broker_is_unreachable_answers_503_and_is_not_recorded(admin):

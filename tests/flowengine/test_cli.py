@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -117,6 +118,7 @@ def test_run_serves_the_example_flow_and_stops_cleanly_on_sigterm():
         out, _ = proc.communicate(timeout=20)
     assert proc.returncode == 0, out
     assert "flow orders stopped" in out and "Traceback" not in out
+    assert f"serving on http://127.0.0.1:{port}\n" in out
 
 
 def test_run_refuses_a_broken_flow(tmp_path):
@@ -142,3 +144,30 @@ def test_docs_command_matches_the_committed_node_reference():
     proc = run("docs")
     assert proc.returncode == 0
     assert proc.stdout == (REPO / "docs/nodes.md").read_text(), "docs/nodes.md is stale: run `make docs`"
+
+
+def test_run_and_serve_on_a_port_in_use_say_so_in_one_line_and_exit_2(tmp_path):
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        port = held.getsockname()[1]
+        for command in (["run", "flows/hello.flow"], ["serve"]):
+            proc = run(*command, "--port", str(port), "--state", str(tmp_path / "state.db"))
+            assert (proc.returncode, proc.stdout) == (2, "")
+            assert proc.stderr == (
+                f"error: cannot listen on 127.0.0.1:{port}: port {port} is already in use "
+                "(stop what holds it, or choose another with --port)\n"
+            )
+
+
+def test_run_serve_and_dlq_refuse_an_empty_state_file_and_leave_it(tmp_path):
+    state = tmp_path / "state.db"
+    state.touch()
+    for command in (["run", "flows/hello.flow", "--port", "0"], ["serve", "--port", "0"], ["dlq", "list", "hello"]):
+        proc = run(*command, "--state", str(state))
+        assert (proc.returncode, proc.stdout) == (2, "")
+        assert proc.stderr == (
+            f"error: state file {state} is empty (0 bytes); restore it from a backup, or start with --state "
+            "naming a new file (the file was left as it is)\n"
+        )
+    assert state.stat().st_size == 0 and sorted(p.name for p in tmp_path.iterdir()) == ["state.db"]

@@ -161,6 +161,55 @@ def test_every_kind_has_a_consistent_spec(kind):
 def test_invalid_value_from_the_environment_is_reported_without_the_value():
     text = 'flow f {\n  source in = http.listen(path: "/a", method: "${METHOD}")\n  sink out = memory.out()\n  in -> out\n}'
     assert messages(text, env={"METHOD": "s3cr3t"}) == [
-        "2:47: E103 option 'method' of 'http.listen': the value (from the environment) does not satisfy "
+        "2:47: E103 option 'method' of 'http.listen': the value of ${METHOD} does not satisfy "
         "'enum': ['GET', 'POST', 'PUT', 'PATCH', 'DELETE']"
     ]
+
+
+def _options_of(text: str, env: dict[str, str], node: str) -> dict[str, object]:
+    flow = compile_ok(text, env=env)
+    return dict(flow.graph.nodes[node]["info"].options)
+
+
+ENV_TYPED = """flow f {
+  source in = amqp.consume(queue: "q", prefetch: "${PREFETCH}", declare: "${DECLARE}")
+  transform wait = delay(for: "1s", max: "${MAX_DELAY}")
+  sink out = http.request(url: "http://127.0.0.1:9/", timeout: "${TIMEOUT}")
+  in -> wait -> out
+}"""
+
+
+def test_env_values_take_the_option_type_integer_boolean_duration_number():
+    env = {"PREFETCH": "32", "DECLARE": "false", "MAX_DELAY": "90", "TIMEOUT": "2.5"}
+    assert {k: v for k, v in _options_of(ENV_TYPED, env, "in").items() if k in ("prefetch", "declare")} == {
+        "prefetch": 32, "declare": False,
+    }  # fmt: skip
+    assert _options_of(ENV_TYPED, env, "wait")["max"] == 90
+    assert _options_of(ENV_TYPED, {**env, "MAX_DELAY": "2m"}, "wait")["max"] == "2m"
+    assert _options_of(ENV_TYPED, env, "out")["timeout"] == 2.5
+
+
+def test_an_integer_option_from_the_environment_compiles_and_a_bad_value_names_the_variable_only():
+    text = 'flow f {\n  source in = mllp.listen(port: "${PORT}")\n  sink out = memory.out()\n  in -> out\n}'
+    assert _options_of(text, {"PORT": "2575"}, "in")["port"] == 2575
+    assert messages(text, env={"PORT": "s3cr3t"}) == [
+        "2:33: E107 option 'port' of 'mllp.listen': the value of ${PORT} is not an integer"
+    ]
+    assert messages(text, env={"PORT": "70000"}) == [
+        "2:33: E103 option 'port' of 'mllp.listen': the value of ${PORT} does not satisfy 'maximum': 65535"
+    ]
+    assert messages(ENV_TYPED, env={"PREFETCH": "x", "DECLARE": "no", "MAX_DELAY": "soon", "TIMEOUT": "fast"}) == [
+        "2:50: E107 option 'prefetch' of 'amqp.consume': the value of ${PREFETCH} is not an integer",
+        "2:74: E107 option 'declare' of 'amqp.consume': the value of ${DECLARE} is not true or false",
+        "3:42: E107 option 'max' of 'delay': the value of ${MAX_DELAY} is not a number",
+        "4:64: E107 option 'timeout' of 'http.request': the value of ${TIMEOUT} is not a number",
+    ]
+
+
+def test_an_empty_variable_is_an_error_for_a_required_option_and_takes_its_default():
+    text = 'flow f {\n  source in = mllp.listen(port: "${PORT}")\n  sink out = memory.out()\n  in -> out\n}'
+    assert messages(text, env={"PORT": ""}) == [
+        "2:33: E140 environment variable 'PORT' is set but empty (the option is required)"
+    ]
+    assert messages(text, env={}) == ["2:33: E140 environment variable 'PORT' is not set"]
+    assert _options_of(text.replace("${PORT}", "${PORT:-2575}"), {"PORT": ""}, "in")["port"] == 2575

@@ -5,9 +5,12 @@ from __future__ import annotations
 import io
 import json
 import logging
+from collections.abc import Iterator
+
+import pytest
 
 from connectors.memory import hub_of
-from flowengine.logs import JsonFormatter, TextFormatter
+from flowengine.logs import LIBRARIES, JsonFormatter, TextFormatter, configure
 from flowengine.message import Message
 from tests.conftest import compile_ok
 
@@ -43,3 +46,28 @@ def test_text_format_appends_fields():
     record = logging.LogRecord("x", logging.INFO, __file__, 1, "hello", None, None)
     record.flow, record.message_id = "f", "m1"
     assert TextFormatter().format(record).endswith("INFO x: hello [message_id=m1]")
+
+
+@pytest.fixture
+def restored_logging() -> Iterator[None]:
+    """configure() changes the root logger and the libraries' levels: put them back afterwards."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:], root.level = handlers, level
+    for name in LIBRARIES:
+        logging.getLogger(name).setLevel(logging.NOTSET)
+
+
+@pytest.mark.usefixtures("restored_logging")
+async def test_http_request_calls_are_not_logged_by_httpx_unless_debug(engine, upstream, capsys):
+    _, base = upstream
+    flow = compile_ok(f'flow call {{\n  source in = memory.in()\n  sink out = http.request(url: "{base}/x", timeout: 5)\n'
+                      "  in -> out\n}")
+    await engine.deploy(flow)
+    hub = hub_of(engine.services)
+    for level in ("info", "debug"):
+        configure(level)  # writes to sys.stderr as it is now: capsys's
+        assert (await hub.send("in", Message(b"{}"))).ok
+        said = capsys.readouterr().err
+        assert ("httpx: HTTP Request: POST" in said) == (level == "debug"), said

@@ -13,9 +13,9 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from connectors.memory import hub_of
 from flowengine.engine import Engine
 from flowengine.message import Message
-from flowengine.otel import NodeTracer
+from flowengine.otel import NodeTracer, _resource
 from flowengine.services import Services
-from tests.conftest import compile_ok
+from tests.conftest import REPO, compile_ok
 
 TRACE = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 
@@ -56,3 +56,27 @@ def test_an_exporter_turns_tracing_on_in_a_fresh_process():
     env = {**os.environ, "FLOWENGINE_OTEL_EXPORTER": "console"}
     proc = subprocess.run([sys.executable, "-c", check], env=env, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_otlp_without_its_package_is_one_line_naming_the_extra():
+    """The exporter made absent the way Python sees a missing package (a None entry in sys.modules)."""
+    start = (
+        "import sys\n"
+        "sys.modules['opentelemetry.exporter.otlp'] = None\n"
+        "from flowengine.cli import app\n"
+        "app(['run', 'flows/hello.flow', '--port', '0'])\n"
+    )
+    env = {**os.environ, "FLOWENGINE_OTEL_EXPORTER": "otlp"}
+    proc = subprocess.run(
+        [sys.executable, "-c", start], cwd=REPO, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert (proc.returncode, proc.stdout) == (2, "")
+    assert proc.stderr == "error: FLOWENGINE_OTEL_EXPORTER=otlp needs the OTLP exporter: pip install 'flowengine[otlp]'\n"
+
+
+def test_spans_name_the_service_flowengine_unless_the_environment_does(monkeypatch):
+    monkeypatch.delenv("OTEL_SERVICE_NAME", raising=False)
+    monkeypatch.delenv("OTEL_RESOURCE_ATTRIBUTES", raising=False)
+    assert _resource().attributes["service.name"] == "flowengine"
+    monkeypatch.setenv("OTEL_SERVICE_NAME", "billing-engine")
+    assert _resource().attributes["service.name"] == "billing-engine"

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from flowengine.formats import FormatError, hl7
-from tests.formats.corpus import files, normalised, read, text_container
+from tests.formats.corpus import file_params, files, missing, normalised, present, read, text_container
 
 # Not messages: escape payloads (tested in test_hl7_escape), a text file of commented
 # messages and a file with human-readable [SOM]/[EOM] markers (each unwrapped below).
@@ -35,11 +35,10 @@ def messages_of(path: Path) -> list[bytes]:
 
 
 def corpus_messages() -> list[object]:
+    if not present():
+        return missing(arity=2)
     params: list[object] = []
-    for p in files("valid") + files("edge"):
-        path = p.values[0]  # type: ignore[attr-defined]
-        if path is None:
-            return [p]
+    for path in files("valid") + files("edge"):
         if path.name in CONTAINERS - {"hapi_util_messages_multi.txt", "mirth_simplesender_SOM_EOM_markers.txt"}:
             continue
         for i, data in enumerate(messages_of(path)):
@@ -79,7 +78,7 @@ def rejection(data: bytes) -> str:
     return "; ".join(f"{p.location}: {p.message}" for p in problems)
 
 
-@pytest.mark.parametrize("path", files("invalid"))
+@pytest.mark.parametrize("path", file_params("invalid"))
 def test_invalid_inputs_are_refused_with_a_clear_error(path: Path) -> None:
     reason = rejection(path.read_bytes())
     assert reason and "Traceback" not in reason

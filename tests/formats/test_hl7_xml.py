@@ -9,7 +9,7 @@ import pytest
 from lxml import etree
 
 from flowengine.formats import FormatError, hl7, xmlsafe
-from tests.formats.corpus import files, read
+from tests.formats.corpus import file_params, read
 
 # Mirth's test-hl7 and test-hl7-batch expectations leave "Jane MRI W/&W/O CONTRAST" (OBR-4.3) unsplit,
 # while its subcomponents pair splits "bar&bar2&": the pairs disagree, and we split subcomponents always.
@@ -33,7 +33,7 @@ def differences(mine: etree._Element, theirs: etree._Element) -> list[str]:
     return sorted({re.sub(r"\[\d+\]", "", k) for k in a.keys() | b.keys() if a.get(k) != b.get(k)})
 
 
-@pytest.mark.parametrize("er7", files("pairs_er7_xml_mirth", "*.input.hl7"))
+@pytest.mark.parametrize("er7", file_params("pairs_er7_xml_mirth", "*.input.hl7"))
 def test_to_xml_matches_mirth(er7: Path) -> None:
     expected = xmlsafe.parse(er7.with_name(er7.name.replace(".input.hl7", ".output.xml")).read_bytes())
     mine = hl7.to_xml(hl7.parse(er7.read_bytes()))
@@ -41,7 +41,7 @@ def test_to_xml_matches_mirth(er7: Path) -> None:
     assert differences(mine, expected) == known
 
 
-@pytest.mark.parametrize("xml", files("pairs_er7_xml_mirth", "*.xml"))
+@pytest.mark.parametrize("xml", file_params("pairs_er7_xml_mirth", "*.xml"))
 def test_from_xml_matches_mirth(xml: Path) -> None:
     name = xml.name.replace(".output.xml", ".input.hl7").replace(".input.xml", ".output.hl7")
     expected = xml.with_name(name).read_bytes().decode()
@@ -58,7 +58,7 @@ def test_standard_v2_xml_encoding_is_read_by_position() -> None:
     assert hl7.parse(er7)["ODS-3.2"] == "320^1/2 HAM SANDWICH^99FD8"
 
 
-@pytest.mark.parametrize("xml", files("hl7v2_xml_encoding", "*.xml"))
+@pytest.mark.parametrize("xml", file_params("hl7v2_xml_encoding", "*.xml"))
 def test_every_standard_sample_converts_or_is_refused(xml: Path) -> None:
     if xml.name == "hapi_xml-with-xxe.xml":
         with pytest.raises(xmlsafe.XmlError, match=r"the DOCTYPE declares entities \(xxe\)"):
