@@ -23,6 +23,7 @@ import uvicorn
 from flowengine.compiler import CompileResult
 from flowengine.engine import Engine
 from flowengine.errors import FlowengineError
+from flowengine.http_protocol import SERVER_OPTIONS
 from flowengine.services import Services
 
 log = logging.getLogger("flowengine")
@@ -52,7 +53,9 @@ async def run_flows(results: list[CompileResult], host: str, port: int, state: P
     for runtime in engine.flows.values():
         log.info("running flow %s", runtime.name)
     gc.freeze()
-    config = uvicorn.Config(engine.app, host=host, port=port, log_level="warning", access_log=False, lifespan="off")
+    config = uvicorn.Config(
+        engine.app, host=host, port=port, log_level="warning", access_log=False, lifespan="off", **SERVER_OPTIONS
+    )
     server = EngineServer(config)
     log.info("serving on http://%s:%d", host, port)
     try:
