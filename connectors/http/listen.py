@@ -13,6 +13,7 @@ acknowledgement: a client that got 2xx knows every sink confirmed.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -28,11 +29,12 @@ from flowengine.spec import Field, KindSpec, Role
 
 
 class HttpListen(Source):
-    def __init__(self, name: str, path: str, method: str, max_body_bytes: int) -> None:
+    def __init__(self, name: str, path: str, method: str, max_body_bytes: int, body_timeout: float) -> None:
         super().__init__(name, "http.listen")
         self.path = path
         self.method = method.upper()
         self.max_body_bytes = max_body_bytes
+        self.body_timeout = body_timeout
         self._ctx: SourceContext | None = None
         self._paused = False
 
@@ -57,10 +59,15 @@ class HttpListen(Source):
             return error_answer("paused", f"flow '{self._ctx.flow}' is paused", 503, {"retry-after": "1"})
         headers = header_dict(scope)
         try:
-            body = await self._read_body(receive, headers.get("content-length"))
+            async with asyncio.timeout(self.body_timeout):
+                body = await self._read_body(receive, headers.get("content-length"))
         except MessageTooLarge as err:
             err.node = self.name
             return error_response(err)
+        except TimeoutError:  # a Content-Length larger than the body sent, or a client trickling it
+            text = f"the request body did not arrive within {self.body_timeout:g}s"
+            error = {"type": "timeout", "message": text, "node": self.name}
+            return json_answer({"error": error}, 408, {"connection": "close"})
         query = scope.get("query_string", b"")
         msg = Message(
             body,
@@ -100,7 +107,8 @@ def build(ctx: BuildContext) -> HttpListen:
     path = ctx.options["path"]
     if not path.startswith("/"):
         raise ctx.fail(f"path must start with '/', got '{path}'", "path")
-    return HttpListen(ctx.name, path, ctx.options["method"], ctx.options["max_body_bytes"])
+    o = ctx.options
+    return HttpListen(ctx.name, path, o["method"], o["max_body_bytes"], float(o["body_timeout"]))
 
 
 SPEC = KindSpec(
@@ -109,8 +117,8 @@ SPEC = KindSpec(
     summary="Serve an HTTP endpoint; each request is a message, answered when the flow is done.",
     description=(
         "The answer is the message that reached `http.reply`, or 204 when none did; a failure answers "
-        "with its status (400 bad body, 413 too large, 422 schema violation, 500 node failure, "
-        "502 delivery failure) and a JSON error body naming the node."
+        "with its status (400 bad body, 408 body not received in time, 413 too large, 422 schema violation, "
+        "500 node failure, 502 delivery failure) and a JSON error body naming the node."
     ),
     build=build,
     options={
@@ -123,6 +131,11 @@ SPEC = KindSpec(
         "method": Field({"enum": ["GET", "POST", "PUT", "PATCH", "DELETE"]}, "HTTP method", default="POST"),
         "max_body_bytes": Field(
             {"type": "integer", "minimum": 0}, "Larger bodies are refused with 413", default=1_048_576
+        ),
+        "body_timeout": Field(
+            {"type": "number", "exclusiveMinimum": 0},
+            "Seconds to receive the whole body; a slower one (or a Content-Length larger than the body) gets 408",
+            default=30,
         ),
     },
 )

@@ -17,11 +17,12 @@ from collections.abc import AsyncIterator
 import httpx
 import orjson
 import pytest
+import uvicorn
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from flowengine.engine import Engine
-from flowengine.http_protocol import JsonErrorsProtocol, check
+from flowengine.http_protocol import MAX_HEAD_BYTES, JsonErrorsProtocol, check
 from tests.conftest import compile_ok
 
 ECHO = """
@@ -191,9 +192,40 @@ async def test_fuzzed_bodies_are_answered_without_a_server_error(port: int, http
 def test_the_uvicorn_names_we_rely_on_are_checked_at_import() -> None:
     check(JsonErrorsProtocol)
 
-    class Renamed:
-        def send_400_response(self, message: str) -> None: ...
+    class Renamed(JsonErrorsProtocol):
+        send_400_response = None  # type: ignore[assignment]
 
-    with pytest.raises(ImportError, match=r"no longer has Renamed.send_400_response\(msg\), "
-                                          r"Renamed._unsupported_upgrade_warning\(\): flowengine/http_protocol.py"):
+        def on_headers_complete(self, parser: object) -> None: ...
+
+    with pytest.raises(ImportError) as raised:
         check(Renamed)
+    assert str(raised.value) == (
+        f"uvicorn {uvicorn.__version__} no longer has Renamed.send_400_response(msg), "
+        "Renamed.on_headers_complete(): flowengine/http_protocol.py needs updating for it"
+    )
+
+
+async def test_a_body_shorter_than_its_content_length_gets_408(engine: Engine, http_server: httpx.AsyncClient,
+                                                               logs: pytest.LogCaptureFixture) -> None:  # fmt: skip
+    await engine.deploy(compile_ok(ECHO.replace('path: "/echo"', 'path: "/echo", body_timeout: 0.3')))
+    request = b"POST /echo HTTP/1.1\r\n" + HEAD + b"Content-Type: application/json\r\nContent-Length: 30\r\n\r\n{}"
+    status, body = await exchange(http_server.base_url.port or 80, request)
+    assert (status, error_type(status, body)) == (408, "timeout")
+    assert orjson.loads(body)["error"] == {
+        "type": "timeout",
+        "message": "the request body did not arrive within 0.3s",
+        "node": "in",
+    }
+
+
+@pytest.mark.parametrize("where", ["header", "url"])
+async def test_a_request_head_over_the_limit_gets_431(port: int, http_server: httpx.AsyncClient, where: str) -> None:
+    big = b"a" * (MAX_HEAD_BYTES + 1)
+    if where == "url":
+        request = b"POST /echo?" + big + b" HTTP/1.1\r\n" + HEAD + b"\r\n"
+    else:
+        request = b"POST /echo HTTP/1.1\r\n" + HEAD + b"X-Big: " + big + b"\r\n\r\n"
+    status, body = await exchange(port, request)
+    assert (status, error_type(status, body)) == (431, "too_large")
+    ok = await http_server.post("/echo", json={"v": 1}, headers={"x-fits": "a" * (MAX_HEAD_BYTES // 2)})
+    assert ok.status_code == 200
