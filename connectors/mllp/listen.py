@@ -12,8 +12,8 @@ senders wait for that ACK, so it is the acknowledgement of at-least-once):
 
 A flow can never AA a message that did not fully succeed. Many connections
 are served at once, and none can hold the others up or cost without bound
-(`Limits`): decoding is linear and a connection gives the event loop up after
-each answer and each full read; a frame over `max_frame_bytes` is answered AE
+(`Limits`): decoding is linear, at C speed, and a connection gives the event
+loop up after each full read and after 2 ms of answering frames; a frame over `max_frame_bytes` is answered AE
 from its first bytes without entering the flow, and the connection closed; so
 is one that sends too much outside frames, takes too long over a frame or
 stays silent too long (each closing is logged with its reason).
@@ -27,6 +27,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from connectors.mllp.clock import ConnectionClock
 from connectors.mllp.framing import FrameDecoder, Oversized, Unframed, frame
 from connectors.mllp.tls import SERVER_TLS_FIELD, TlsFiles, client_name
 from flowengine import formats
@@ -42,7 +43,8 @@ from flowengine.spec import Field, KindSpec, Role
 
 log = logging.getLogger("flowengine.mllp")
 _CONTENT_ERRORS = ("bad_message", "validation", "too_large")
-_READ = 8192  # bytes taken per read: the most one connection decodes before others get a turn
+_READ = 4096  # bytes taken per read: the most one connection decodes before others get a turn
+_SLICE = 0.002  # seconds one connection may answer frames of one read before others get a turn
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,14 +96,22 @@ class MllpListen(Source):
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = "{}:{}".format(*writer.get_extra_info("peername")[:2])
         decoder = FrameDecoder(self.limits.max_frame_bytes, self.limits.max_unframed_bytes)
+        clock = ConnectionClock(writer.transport, self.limits.frame_timeout, self.limits.idle_timeout)
+        lost: ConnectionError | None = None
+        reason = None
         try:
-            reason = await self._converse(reader, writer, decoder, peer, client_name(writer.get_extra_info("peercert")))
-            if reason is not None:
-                log.warning("mllp.listen %s: closing the connection from %s: %s", self.name, peer, reason)
+            client = client_name(writer.get_extra_info("peercert"))
+            reason = await self._converse(reader, writer, decoder, clock, (peer, client))
         except ConnectionError as err:
-            log.info("mllp.listen %s: connection from %s lost: %s", self.name, peer, err)
+            lost = err
         finally:
+            clock.stop()
             self._idle.discard(writer)
+            reason = clock.reason or reason
+            if reason:
+                log.warning("mllp.listen %s: closing the connection from %s: %s", self.name, peer, reason)
+            elif lost is not None:
+                log.info("mllp.listen %s: connection from %s lost: %s", self.name, peer, lost)
             if decoder.skipped or decoder.abandoned:
                 log.warning(
                     "mllp.listen %s: %s sent %d byte(s) outside frames and %d unfinished frame(s)",
@@ -115,51 +125,42 @@ class MllpListen(Source):
                 await writer.wait_closed()
 
     async def _converse(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, decoder: FrameDecoder,
-                        peer: str, client: str | None) -> str | None:  # fmt: skip
-        """Read frames and answer each until the peer hangs up or we stop (None), or until it
-        breaks a limit: then the reason, to log before closing."""
+                        clock: ConnectionClock, sender: tuple[str, str | None]) -> str | None:  # fmt: skip
+        """Read frames and answer each until the peer hangs up, we stop or the clock closes the
+        connection (None), or until the peer breaks a size limit: then the reason."""
         loop = asyncio.get_running_loop()
-        frame_deadline: float | None = None  # when the frame being read must be whole
         while not self._stopping:
-            if not decoder.in_frame:
-                frame_deadline = None
-            elif frame_deadline is None:
-                frame_deadline = loop.time() + self.limits.frame_timeout
-            idle_deadline = loop.time() + self.limits.idle_timeout
             self._idle.add(writer)
             try:
-                async with asyncio.timeout_at(min(idle_deadline, frame_deadline or idle_deadline)):
-                    data = await reader.read(_READ)
-            except TimeoutError:
-                if frame_deadline is not None and frame_deadline <= idle_deadline:
-                    return f"a message was not finished within {self.limits.frame_timeout:g}s"
-                return f"nothing received for {self.limits.idle_timeout:g}s"
+                data = await reader.read(_READ)
             finally:
                 self._idle.discard(writer)
             if not data:
                 return None
-            for item in decoder.feed(data):
+            turn = loop.time()
+            items = decoder.feed(data)
+            clock.active(decoder.in_frame)
+            for item in items:
                 if isinstance(item, Oversized):
-                    await self._send(writer, self._refuse(item))
+                    writer.write(frame(self._refuse(item)))
+                    await writer.drain()
                     return item.reason
                 if isinstance(item, Unframed):
                     return item.reason
-                if not await self._send(writer, await self._answer(item, peer, client)):
-                    return f"the ACK was not read within {self.limits.idle_timeout:g}s"
-                await asyncio.sleep(0)  # answering can finish without a pause: let other connections in
+                clock.busy = True
+                try:
+                    ack = await self._answer(item, *sender)
+                finally:
+                    clock.busy = False
+                writer.write(frame(ack))
+                await writer.drain()
+                clock.active(decoder.in_frame)
+                if loop.time() - turn > _SLICE:  # answering may not have paused: let other connections in
+                    await asyncio.sleep(0)
+                    turn = loop.time()
             if len(data) == _READ:  # more may be buffered, and reading it would not pause either
                 await asyncio.sleep(0)
         return None
-
-    async def _send(self, writer: asyncio.StreamWriter, payload: bytes) -> bool:
-        """Write one answer; False when the peer does not read it within the idle timeout."""
-        writer.write(frame(payload))
-        try:
-            async with asyncio.timeout(self.limits.idle_timeout):
-                await writer.drain()
-        except TimeoutError:
-            return False
-        return True
 
     def _refuse(self, item: Oversized) -> bytes:
         """The AE for a frame over the limit, addressed with the MSH of its first bytes."""

@@ -13,7 +13,7 @@ import logging
 import pytest
 
 from connectors.memory import hub_of
-from connectors.mllp.framing import FrameDecoder, Oversized, Unframed, frame
+from connectors.mllp.framing import END, FrameDecoder, Oversized, Unframed, frame
 from flowengine.engine import Engine
 from tests.conftest import compile_ok
 from tests.connectors.test_mllp import FIELDS, client, listening, oru
@@ -24,6 +24,7 @@ FLOODS = {
     "start blocks and a byte": b"\x0bA",
     "start and 0x1C": b"\x0b\x1c",
     "0x1C inside a frame": b"\x1cA",
+    "0x1C alone": b"\x1c",
     "abandoned frames of 15 bytes": b"\x0b" + b"x" * 15,
 }
 
@@ -46,6 +47,15 @@ def test_frames_between_floods_are_all_found() -> None:
     assert [f for i in range(len(data)) for f in decoder.feed(data[i : i + 1])] == [b"a\x1cb", b"c", b"d"]
     assert FrameDecoder(100).feed(data) == [b"a\x1cb", b"c", b"d"]
     assert (decoder.abandoned, decoder.skipped) == (4, 5)
+
+
+def test_an_end_block_split_across_reads_after_a_0x1c_of_content() -> None:
+    decoder = FrameDecoder(100)
+    assert decoder.feed(b"\x0bab\x1c") == []
+    assert decoder.feed(b"\x1c") == []
+    assert decoder.feed(b"\r\x0bc\x1c\x0b") == [b"ab\x1c"]
+    assert decoder.feed(b"d" + END) == [b"d"]
+    assert decoder.abandoned == 1
 
 
 def test_too_many_bytes_outside_frames_end_the_stream() -> None:
@@ -114,4 +124,17 @@ async def test_a_silent_connection_is_closed(engine: Engine, caplog: pytest.LogC
         ack = await c.call(oru(1))
         assert await asyncio.wait_for(c.reader.read(10), 10) == b""
     assert ack["MSA-1"] == "AA"
-    assert "nothing received for 0.3s" in caplog.text
+    assert "idle for 0.3s (nothing received, or an ACK not read)" in caplog.text
+
+
+async def test_time_the_flow_takes_is_not_idle_time(engine: Engine) -> None:
+    text, port = listening("""
+  transform wait = delay(for: "600ms")
+  sink out = memory.out()
+  lab -> wait -> out
+""", idle_timeout=0.2)
+    await engine.deploy(compile_ok(text))
+    async with client(port) as c:
+        ack = await c.call(oru(1))  # the flow holds it three times the idle timeout
+        assert await asyncio.wait_for(c.reader.read(10), 10) == b""  # then idle: closed
+    assert (ack["MSA-1"], ack["MSA-2"]) == ("AA", "C1")
