@@ -24,6 +24,7 @@ import uvicorn
 from flowengine.compiler import CompileResult
 from flowengine.engine import Engine
 from flowengine.errors import FlowengineError
+from flowengine.http_protocol import SERVER_OPTIONS
 from flowengine.listen import address
 from flowengine.services import Services
 
@@ -55,7 +56,7 @@ async def run_flows(results: list[CompileResult], sock: socket.socket, state: Pa
     for runtime in engine.flows.values():
         log.info("running flow %s", runtime.name)
     gc.freeze()
-    config = uvicorn.Config(engine.app, log_level="warning", access_log=False, lifespan="off")
+    config = uvicorn.Config(engine.app, log_level="warning", access_log=False, lifespan="off", **SERVER_OPTIONS)
     server = EngineServer(config)
     log.info("serving on http://%s", address(sock))
     try:

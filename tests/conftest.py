@@ -14,6 +14,7 @@ import uvicorn
 from flowengine.compiler import CompileResult, compile_text
 from flowengine.engine import Engine
 from flowengine.graph import CompiledFlow
+from flowengine.http_protocol import SERVER_OPTIONS
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -49,7 +50,7 @@ async def http_server(engine: Engine) -> AsyncIterator[httpx.AsyncClient]:
     """The engine's app served by a real uvicorn on a free loopback port, and a client for it."""
     port = free_port()
     server = uvicorn.Server(
-        uvicorn.Config(engine.app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+        uvicorn.Config(engine.app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", **SERVER_OPTIONS)
     )
     task = asyncio.create_task(server.serve())
     while not server.started:

@@ -14,6 +14,7 @@ acknowledgement: a client that got 2xx knows every sink confirmed.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -40,11 +41,12 @@ from flowengine.plugin import (
 
 
 class HttpListen(Source):
-    def __init__(self, name: str, path: str, method: str, max_body_bytes: int) -> None:
+    def __init__(self, name: str, path: str, method: str, max_body_bytes: int, body_timeout: float) -> None:
         super().__init__(name, "http.listen")
         self.path = path
         self.method = method.upper()
         self.max_body_bytes = max_body_bytes
+        self.body_timeout = body_timeout
         self._ctx: SourceContext | None = None
         self._paused = False
 
@@ -69,10 +71,15 @@ class HttpListen(Source):
             return error_answer("paused", f"flow '{self._ctx.flow}' is paused", 503, {"retry-after": "1"})
         headers = header_dict(scope)
         try:
-            body = await self._read_body(receive, headers.get("content-length"))
+            async with asyncio.timeout(self.body_timeout):
+                body = await self._read_body(receive, headers.get("content-length"))
         except MessageTooLarge as err:
             err.node = self.name
             return error_response(err)
+        except TimeoutError:  # a Content-Length larger than the body sent, or a client trickling it
+            text = f"the request body did not arrive within {self.body_timeout:g}s"
+            error = {"type": "timeout", "message": text, "node": self.name}
+            return json_answer({"error": error}, 408, {"connection": "close"})
         query = scope.get("query_string", b"")
         msg = Message(
             body,
@@ -114,7 +121,8 @@ def build(ctx: BuildContext) -> HttpListen:
     path = ctx.options["path"]
     if not path.startswith("/"):
         raise ctx.fail(f"path must start with '/', got '{path}'", "path")
-    return HttpListen(ctx.name, path, ctx.options["method"], ctx.options["max_body_bytes"])
+    o = ctx.options
+    return HttpListen(ctx.name, path, o["method"], o["max_body_bytes"], float(o["body_timeout"]))
 
 
 SPEC = KindSpec(
@@ -125,9 +133,9 @@ SPEC = KindSpec(
     summary="Serve an HTTP endpoint; each request is a message, answered when the flow is done.",
     description=(
         "The answer is the message that reached `http.reply`, or 204 when none did; a failure answers "
-        "with its status (400 bad body, 413 too large, 422 schema violation, 500 node failure, "
-        "502 delivery failure) and a JSON error body naming the node, even when another path reached "
-        "`http.reply`."
+        "with its status (400 bad body, 408 body not received in time, 413 too large, 422 schema violation, "
+        "500 node failure, 502 delivery failure) and a JSON error body naming the node, even when another path "
+        "reached `http.reply`."
     ),
     build=build,
     options={
@@ -140,6 +148,11 @@ SPEC = KindSpec(
         "method": Field({"enum": ["GET", "POST", "PUT", "PATCH", "DELETE"]}, "HTTP method", default="POST"),
         "max_body_bytes": Field(
             {"type": "integer", "minimum": 0}, "Larger bodies are refused with 413", default=1_048_576
+        ),
+        "body_timeout": Field(
+            {"type": "number", "exclusiveMinimum": 0},
+            "Seconds to receive the whole body; a slower one (or a Content-Length larger than the body) gets 408",
+            default=30,
         ),
     },
 )

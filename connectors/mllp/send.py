@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import ssl
 
-from connectors.mllp.framing import FrameDecoder, Oversized, frame
+from connectors.mllp.framing import FrameDecoder, frame
 from connectors.mllp.tls import CLIENT_TLS_FIELD, TlsFiles
 from flowengine import formats
 from flowengine.formats import hl7
@@ -50,8 +50,8 @@ class _Connection:
             if not data:
                 raise ConnectionError("the peer closed the connection without answering")
             for item in self._decoder.feed(data):
-                if isinstance(item, Oversized):
-                    raise ConnectionError(f"the answer is over {self.max_frame_bytes} bytes")
+                if not isinstance(item, bytes):
+                    raise ConnectionError(f"the answer is not an ACK: {item.reason}")
                 return item
 
     async def close(self) -> None:

@@ -22,6 +22,7 @@ from flowengine.api.deployments import Deployments
 from flowengine.api.manager import FlowManager, Settings
 from flowengine.api.metrics import FlowState, Metrics
 from flowengine.engine import Engine
+from flowengine.http_protocol import SERVER_OPTIONS
 from flowengine.listen import address
 from flowengine.serve_run import EngineServer
 from flowengine.services import Services
@@ -85,6 +86,7 @@ def uvicorn_config(app: FastAPI, options: ServeOptions, log_level: str = "warnin
         log_level=log_level,
         access_log=False,
         lifespan="off",
+        **SERVER_OPTIONS,
     )
 
 

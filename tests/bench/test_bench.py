@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import micro, mllp_client, peers
+from bench import micro, mllp_client, mllp_flood, peers
 from flowengine.compiler import compile_file
 from flowengine.formats import hl7
 
@@ -56,3 +56,9 @@ def test_micro_measures_every_case() -> None:
     result = micro.run_all(n=20, repeat=1)
     assert set(result["us"]) == {"walk", "filter", "s1-chain", "s2-xml", "plain-py"}
     assert all(us > 0 for us in result["us"].values())
+
+
+async def test_mllp_flood_reports_the_flood_and_the_good_senders_worst_wait() -> None:
+    result = await mllp_flood.main(4096, b"\x0b")
+    assert set(result) == {"flood_s", "good_worst_ms", "good_round_trips"}
+    assert result["good_round_trips"] >= 1

@@ -85,9 +85,10 @@ def test_a_new_start_block_abandons_an_unfinished_frame() -> None:
     assert decoder.abandoned == 1
 
 
-def test_oversized_frames_are_read_to_the_end_and_reported() -> None:
+def test_an_oversized_frame_is_refused_with_its_head_and_ends_the_stream() -> None:
     decoder = FrameDecoder(10)
-    assert decoder.feed(frame(b"x" * 25) + frame(b"ok")) == [Oversized(b"x" * 10, 25), b"ok"]
+    assert decoder.feed(frame(b"ok") + frame(b"x" * 25) + frame(b"ok")) == [b"ok", Oversized(b"x" * 10, 10)]
+    assert decoder.feed(frame(b"more")) == []
 
 
 # --- mllp.listen ----------------------------------------------------------------------
@@ -131,16 +132,15 @@ async def test_concurrent_connections_partial_frames_and_garbage(engine: Engine)
     assert received == sorted(f"P{k}-{i}" for k in range(6) for i in range(5))
 
 
-async def test_oversized_frames_get_ae_and_the_connection_goes_on(engine: Engine) -> None:
+async def test_an_oversized_frame_gets_ae_and_the_connection_is_closed(engine: Engine) -> None:
     text, port = listening(FIELDS, max_frame_bytes=300)
     await engine.deploy(compile_ok(text))
-    payload = oru(1, "NTE|1||" + "x" * 500 + "\r")
     async with client(port) as c:
-        big = await c.call(payload)
-        ok = await c.call(oru(2))
-    assert (big["MSA-1"], big["MSA-2"]) == ("AE", "C1")
-    assert big["MSA-3"] == f"message of {len(payload)} bytes is over the limit of 300 bytes"
-    assert (ok["MSA-1"], ok["MSA-2"]) == ("AA", "C2")
+        ok = await c.call(oru(1))
+        big = await c.call(oru(2, "NTE|1||" + "x" * 500 + "\r"))
+        assert await asyncio.wait_for(c.reader.read(10), 10) == b""
+    assert (ok["MSA-1"], ok["MSA-2"]) == ("AA", "C1")
+    assert (big["MSA-1"], big["MSA-2"], big["MSA-3"]) == ("AE", "C2", "message is over the limit of 300 bytes")
     assert len(hub_of(engine.services).received("out")) == 1
 
 
