@@ -11,8 +11,6 @@ say what was wrong and on which line.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from lxml import etree
 
 from flowengine.formats.errors import FormatError
@@ -49,17 +47,6 @@ def parse(data: bytes | str, *, parser: etree.XMLParser | None = None) -> etree.
         raise XmlError("empty document")
     refuse_entities(root.getroottree())
     return root
-
-
-def parse_file(path: Path) -> etree._ElementTree:
-    """Parse a local file (a stylesheet or schema) with the same protections."""
-    try:
-        tree = etree.parse(str(path), _PARSER)
-    except (etree.XMLSyntaxError, OSError) as err:
-        line = getattr(err, "lineno", None)
-        raise XmlError(_syntax_message(err), where=f"{path.name}:{line}" if line else path.name) from None
-    refuse_entities(tree)
-    return tree
 
 
 def refuse_entities(tree: etree._ElementTree) -> None:

@@ -8,7 +8,6 @@ line that holds it, not a failure at the first message.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from lxml import etree
@@ -132,11 +131,11 @@ class Xslt(Transform):
 
 
 def _load(ctx: BuildContext, option: str) -> etree._ElementTree:
-    path: Path = ctx.resolve_file(option)
+    _, data = ctx.read_file(option)
     try:
-        return xmlsafe.parse_file(path)
+        return xmlsafe.parse(data).getroottree()
     except formats.FormatError as err:
-        raise ctx.fail(f"cannot read {path.name}: {err}", option, code="E150") from None
+        raise ctx.fail(f"cannot read '{ctx.options[option]}': {err}", option, code="E150") from None
 
 
 def _build_xslt(ctx: BuildContext) -> Xslt:
