@@ -27,6 +27,7 @@ from urllib.parse import SplitResult, urlsplit
 HTTP_ALLOW_ENV = "FLOWENGINE_HTTP_ALLOW"
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _LOCAL_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost"}
+_HOST = re.compile(r"^(?:[a-z0-9.-]+|[0-9a-f:]+)$")
 _TEMPLATE_START = re.compile(r"\{[{%#]")
 DEFAULT_OWN = (("127.0.0.1", 8080),)  # `run` and `serve` listen here unless told otherwise
 
@@ -48,13 +49,15 @@ class Entry:
         raw = text.strip()
         if "://" in raw:
             parts = urlsplit(raw)
-            if parts.scheme not in _DEFAULT_PORTS or not parts.hostname:
+            host = parts.hostname or ""
+            if parts.scheme not in _DEFAULT_PORTS or not _HOST.match(host):
                 raise ValueError(f"'{text}' is not an http(s) URL prefix")
-            return cls(parts.hostname, _port(parts), parts.scheme, parts.path.rstrip("/"))
+            return cls(host, _port(parts), parts.scheme, parts.path.rstrip("/"))
         parts = urlsplit("//" + raw)
-        if not parts.hostname or parts.path or parts.query:
+        host = parts.hostname or ""
+        if not _HOST.match(host) or parts.path or parts.query:
             raise ValueError(f"'{text}' is not a host, host:port or URL prefix")
-        return cls(parts.hostname, parts.port)
+        return cls(host, _safe_port(parts))
 
     def admits(self, url: SplitResult) -> bool:
         if url.hostname != self.host or (self.port is not None and _port(url) != self.port):

@@ -22,6 +22,8 @@ import uvicorn
 from flowengine.api import Settings, Tokens, assemble
 from flowengine.api.auth import digest
 from flowengine.api.server import Assembly
+from flowengine.netallow import HttpPolicy
+from flowengine.reach import Reach
 from tests.conftest import REPO, free_port
 
 TOKENS = {"viewer": "view-token-1", "deployer": "deploy-token-2", "admin": "admin-token-3"}
@@ -60,8 +62,10 @@ class ApiServer:
         self.state = state
         self.tokens = token_table() if tokens is None else tokens
         self.max_body_bytes = int(settings.pop("max_body_bytes", 1_048_576))  # type: ignore[call-overload]
-        self.settings = Settings(**settings)  # type: ignore[arg-type]
         self.port = free_port()
+        own = HttpPolicy(own=(("127.0.0.1", self.port),))  # as `serve --port` does
+        settings.setdefault("reach", Reach.for_server(state, http=own))
+        self.settings = Settings(**settings)  # type: ignore[arg-type]
         self.url = f"http://127.0.0.1:{self.port}"
         self.parts: Assembly | None = None
         self._server: uvicorn.Server | None = None
