@@ -28,8 +28,6 @@ from flowengine.nodes import AsyncNode
 from flowengine.spec import Field, KindSpec, Role
 
 _BODYLESS = {"GET", "DELETE", "HEAD"}
-
-
 _CREDENTIALS = frozenset({"authorization", "cookie", "proxy-authorization"})
 DEFAULT_MAX_RESPONSE = 10 * 1024 * 1024
 
@@ -50,12 +48,11 @@ class HttpRequest(AsyncNode):
         self.method = method
         self.headers = headers
         self.limits = limits
-        self.timeout = limits.timeout
-        self.guard = guard
+        self.guard = guard  # None: the URL's host is fixed in the flow text (checked at compile time)
         self._client: httpx.AsyncClient | None = None
 
     async def open(self, services: Any) -> None:
-        self._client = httpx.AsyncClient(timeout=self.timeout, follow_redirects=self.limits.follow_redirects)
+        self._client = httpx.AsyncClient(timeout=self.limits.timeout, follow_redirects=self.limits.follow_redirects)
 
     async def close(self) -> None:
         if self._client is not None:
@@ -82,7 +79,7 @@ class HttpRequest(AsyncNode):
             finally:
                 await resp.aclose()
         except httpx.TimeoutException:
-            raise DeliveryFailed(f"{self.method} {url} timed out after {self.timeout}s") from None
+            raise DeliveryFailed(f"{self.method} {url} timed out after {self.limits.timeout}s") from None
         except httpx.HTTPError as err:
             raise DeliveryFailed(f"{self.method} {url} failed: {type(err).__name__}: {err}") from None
         if not resp.is_success:
@@ -97,14 +94,15 @@ class HttpRequest(AsyncNode):
     async def _read(self, resp: httpx.Response, url: str) -> bytes:
         """The body, read as it streams; over the limit the call fails before more is read."""
         limit = self.limits.max_response_bytes
+        too_big = DeliveryFailed(f"{self.method} {url}: the answer is over max_response_bytes ({limit})")
         declared = resp.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit:
-            raise DeliveryFailed(f"{self.method} {url}: the answer of {declared} bytes is over {limit}")
+            raise too_big
         chunks, size = [], 0
-        async for chunk in resp.aiter_bytes():
+        async for chunk in resp.aiter_bytes():  # decoded: a compressed answer is bounded by its unpacked size
             size += len(chunk)
             if size > limit:
-                raise DeliveryFailed(f"{self.method} {url}: the answer is over max_response_bytes ({limit})")
+                raise too_big
             chunks.append(chunk)
         return b"".join(chunks)
 

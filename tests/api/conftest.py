@@ -121,7 +121,8 @@ def serve_process(directory: Path, *args: str, scheme: str = "http") -> Iterator
     port = free_port()
     url = f"{scheme}://127.0.0.1:{port}"
     proc = subprocess.Popen(
-        [FLOWENGINE, "serve", "--port", str(port), "--state", str(directory / "state.db"), *args],
+        # the checkout is the files root, so deployed flows find schemas/ as they do in `run`
+        [FLOWENGINE, "serve", "--port", str(port), "--state", str(directory / "state.db"), "--files-root", str(REPO), *args],
         cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

@@ -41,15 +41,24 @@ FILE_OPTIONS = (
 class Service:
     """A loopback HTTP service that counts its calls; `size` bytes of answer, streamed in 1 MiB chunks."""
 
-    def __init__(self, size: int = 0) -> None:
+    def __init__(self, size: int = 0, *, declared: bool = False, redirect: str | None = None) -> None:
         self.size = size
+        self.declared = declared  # send Content-Length up front
+        self.redirect = redirect  # answer 302 to here instead
         self.calls = 0
 
     async def __call__(self, scope, receive, send) -> None:  # a bare ASGI app
         if scope["type"] != "http":
             return
         self.calls += 1
-        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
+        if self.redirect is not None:
+            await send({"type": "http.response.start", "status": 302, "headers": [(b"location", self.redirect.encode())]})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        headers = [(b"content-type", b"text/plain")]
+        if self.declared:
+            headers.append((b"content-length", str(self.size).encode()))
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
         left = self.size or len(b"TOP-SECRET")
         while left > 0:
             chunk = min(left, 1 << 20)
@@ -178,8 +187,9 @@ async def test_a_message_cannot_steer_an_allowed_node_to_a_secret_or_to_the_api(
     assert allowed.status_code == 200 and allowed.content == b"TOP-SECRET" and service.calls == 1
 
 
-async def test_a_50_mb_answer_is_refused_while_it_streams(deployer: httpx.AsyncClient, server: ApiServer) -> None:
-    big = Service(size=50 << 20)
+@pytest.mark.parametrize("declared", [False, True], ids=["streamed", "content-length"])
+async def test_a_50_mb_answer_is_refused(deployer: httpx.AsyncClient, server: ApiServer, declared: bool) -> None:
+    big = Service(size=50 << 20, declared=declared)
     async for base in serving(big):
         node = f'http.request(url: "{base}/big", method: "GET", timeout: 10)'
         assert (await deployer.post("/api/flows", content=flow(node), headers=TEXT)).status_code == 201
@@ -187,3 +197,17 @@ async def test_a_50_mb_answer_is_refused_while_it_streams(deployer: httpx.AsyncC
             resp = await anonymous.post("/probe", json={})
         assert resp.status_code == 502, resp.text[:200]
         assert resp.json()["error"]["message"].endswith("the answer is over max_response_bytes (10485760)")
+
+
+async def test_a_redirect_is_not_followed_to_where_the_flow_does_not_say(
+    deployer: httpx.AsyncClient, server: ApiServer, secret: tuple[Service, str]
+) -> None:
+    service, target = secret
+    bouncer = Service(redirect=f"{target}/secret")
+    async for base in serving(bouncer):
+        node = f'http.request(url: "{base}/go", method: "GET", timeout: 5)'
+        assert (await deployer.post("/api/flows", content=flow(node), headers=TEXT)).status_code == 201
+        async with httpx.AsyncClient(base_url=server.url, timeout=30) as anonymous:
+            resp = await anonymous.post("/probe", json={})
+        assert resp.status_code == 502 and resp.json()["error"]["message"].endswith("/go answered 302")
+    assert bouncer.calls == 1 and service.calls == 0

@@ -142,3 +142,12 @@ def test_docs_command_matches_the_committed_node_reference():
     proc = run("docs")
     assert proc.returncode == 0
     assert proc.stdout == (REPO / "docs/nodes.md").read_text(), "docs/nodes.md is stale: run `make docs`"
+
+
+def test_lint_reads_files_only_from_the_files_root_and_checks_allow_entries(tmp_path):
+    inside = run("lint", "--files-root", str(tmp_path), "flows/orders.flow")
+    assert inside.returncode == 1
+    assert "E150 file 'schemas/order.schema.json' is not readable from this flow's files root" in inside.stdout
+    assert str(tmp_path) not in inside.stdout
+    bad = run("lint", "--http-allow", "a b", "flows/hello.flow")
+    assert bad.returncode == 2 and "--http-allow: 'a b' is not a host, host:port or URL prefix" in bad.stderr
