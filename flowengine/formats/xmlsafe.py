@@ -35,12 +35,13 @@ def make_parser(*, remove_blank_text: bool = False) -> etree.XMLParser:
 _PARSER = make_parser()
 
 
-def parse(data: bytes | str, *, parser: etree.XMLParser | None = None) -> etree._Element:
-    """Parse a document and return its root element, or raise `XmlError`."""
+def parse(data: bytes | str, *, parser: etree.XMLParser | None = None, base_url: str | None = None) -> etree._Element:
+    """Parse a document and return its root element, or raise `XmlError`. `base_url`: where
+    relative references in it (an XSD's includes) start."""
     if isinstance(data, str):
         data = data.encode("utf-8") if not data.lstrip().startswith("<?xml") else _strip_declaration(data)
     try:
-        root = etree.fromstring(data, parser or _PARSER)
+        root = etree.fromstring(data, parser or _PARSER, base_url=base_url)
     except etree.XMLSyntaxError as err:
         raise XmlError(_syntax_message(err), where=f"line {err.lineno}" if err.lineno else None) from None
     if root is None:

@@ -169,3 +169,25 @@ def test_a_tls_file_outside_the_tls_folders_is_e155_naming_the_option(project: P
     (d,) = compile_text(flow, "t.flow", env={}, base_dir=project / "flows", reach=Reach(files_root=project)).diagnostics
     assert d.code == "E155"
     assert d.message == "TLS file '/etc/ssl/private/mllp.pem' (tls.certfile) is not readable from the server's TLS folders"
+
+
+XSD = '<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema">%s<xs:element name="order" type="xs:string"/></xs:schema>'
+
+
+def test_an_xsd_include_is_read_through_the_root(project: Path, tmp_path: Path) -> None:
+    secret = XSD.replace("order", "secret") % ""
+    (tmp_path / "outside.xsd").write_text(secret)
+    (project / "schemas" / "inner.xsd").write_text(secret)
+    (project / "schemas" / "evil.xsd").write_text(XSD % f'<xs:include schemaLocation="{tmp_path}/outside.xsd"/>')
+    (project / "schemas" / "good.xsd").write_text(XSD % '<xs:include schemaLocation="inner.xsd"/>')
+
+    def compiled(name: str) -> Any:
+        return compile_text(FLOW % f'xml.validate(schema: "schemas/{name}")', "t.flow", env={},
+                            base_dir=project / "flows", reach=Reach(files_root=project))
+
+    (d,) = compiled("evil.xsd").diagnostics  # the outside file is never read: the include is empty
+    assert (d.code, d.message) == ("E150", "schema does not compile: Document is empty, line 1, column 1")
+    good = compiled("good.xsd")
+    assert good.ok
+    body = Message(b"<secret>x</secret>", content_type="application/xml")
+    assert good.flows[0].info("t").runtime.process(body) is body  # type: ignore[union-attr]
