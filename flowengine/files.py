@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePath
 
@@ -77,7 +77,14 @@ class FileRoot:
 
     def resolve(self, name: str, what: str = "file") -> Path:
         """The regular file `name` means, resolved, or `FileRefused`."""
-        return self._find(name, what, lambda p: p.is_relative_to(self._resolved_root))
+        pure = self._relative(name, what)
+        for folder in (self.start, *self.start.parents):
+            if not folder.is_relative_to(self._resolved_root):
+                break
+            found = (folder / pure).resolve()
+            if found.is_relative_to(self._resolved_root) and self._allowed(found) and _is_regular(found):
+                return found
+        raise FileRefused(name, what)
 
     def read_bytes(self, name: str, what: str = "file") -> tuple[Path, bytes]:
         """Resolve and read in one step; the open refuses a symlink swapped in since `resolve`."""
@@ -98,16 +105,6 @@ class FileRoot:
         if not self.tls_dirs:
             raise FileRefused(name, what)
         return self.tls_dirs[0] / pure
-
-    def _find(self, name: str, what: str, inside: Callable[[Path], bool]) -> Path:
-        pure = self._relative(name, what)
-        for folder in (self.start, *self.start.parents):
-            if not folder.is_relative_to(self._resolved_root):
-                break
-            found = (folder / pure).resolve()
-            if inside(found) and self._allowed(found) and _is_regular(found):
-                return found
-        raise FileRefused(name, what)
 
     @staticmethod
     def _relative(name: str, what: str) -> PurePath:
