@@ -14,6 +14,13 @@ from typing import Any
 
 from dsl import ast
 from flowengine.expressions import Expression, ExpressionError, Template
+from flowengine.files import FileRefused, FileRoot
+from flowengine.netallow import HttpPolicy
+
+FILES_HINT = (
+    "name a file inside the flow's files root (--files-root), relative to the flow's folder; "
+    "absolute paths, '..' and links leading out of the root are refused"
+)
 
 
 class BuildError(Exception):
@@ -35,8 +42,10 @@ class BuildContext:
     option_spans: dict[str, ast.Span] = field(default_factory=dict)
     mapping: tuple[ast.MapEntry, ...] = ()
     arms: tuple[ast.Arm, ...] = ()
-    base_dir: Path | None = None
+    files: FileRoot = field(default_factory=lambda: FileRoot.of(None))
+    http: HttpPolicy = field(default_factory=HttpPolicy)
     revision: str = ""
+    warnings: list[BuildError] = field(default_factory=list)  # reported, the node still builds
 
     def span_of(self, option: str) -> ast.Span:
         return self.option_spans.get(option, self.span)
@@ -45,6 +54,9 @@ class BuildContext:
         self, message: str, option: str | None = None, *, code: str = "E103", hint: str | None = None
     ) -> BuildError:
         return BuildError(message, self.span_of(option) if option else self.span, code=code, hint=hint)
+
+    def warn(self, message: str, option: str | None = None, *, code: str, hint: str | None = None) -> None:
+        self.warnings.append(self.fail(message, option, code=code, hint=hint))
 
     def expression(self, source: str, span: ast.Span) -> Expression:
         try:
@@ -65,16 +77,28 @@ class BuildContext:
         return self.template(str(self.options[option]), self.span_of(option), autoescape=autoescape)
 
     def resolve_file(self, option: str) -> Path:
-        """Find the file an option names: absolute, or relative to the flow file's
-        directory or one of its parents (so `schemas/x.json` works from `flows/`)."""
-        raw = Path(self.options[option])
-        if raw.is_absolute():
-            candidates = [raw]
-        else:
-            start = (self.base_dir or Path.cwd()).resolve()
-            candidates = [d / raw for d in (start, *start.parents)]
-        for c in candidates:
-            if c.is_file():
-                return c
-        where = f"{self.base_dir or Path.cwd()} and its parent directories"
-        raise self.fail(f"file not found: '{raw}' (looked in {where})", option, code="E150")
+        """The file an option names, through the flow's files root (see `flowengine.files`)."""
+        try:
+            return self.files.resolve(str(self.options[option]))
+        except FileRefused as err:
+            raise self.fail(str(err), option, code="E150", hint=FILES_HINT) from None
+
+    def tls_file(self, option: str, key: str) -> Path:
+        """A TLS file named by `option.key`, from the server's TLS folders only (E155 otherwise)."""
+        name = str(self.options[option][key])
+        try:
+            return self.files.resolve_tls(name, "TLS file")
+        except FileRefused:
+            raise self.fail(
+                f"TLS file '{name}' ({option}.{key}) is not readable from the server's TLS folders",
+                option,
+                code="E155",
+                hint="the operator lists the folders TLS files may come from with --tls-dir or FLOWENGINE_TLS_DIRS",
+            ) from None
+
+    def read_file(self, option: str) -> tuple[Path, bytes]:
+        """Resolve and read the file an option names; the same one refusal for any failure."""
+        try:
+            return self.files.read_bytes(str(self.options[option]))
+        except FileRefused as err:
+            raise self.fail(str(err), option, code="E150", hint=FILES_HINT) from None

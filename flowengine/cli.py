@@ -11,6 +11,7 @@ exports, the server), so that `flowengine run` starts fast (docs/performance.md)
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, ClassVar
@@ -21,6 +22,8 @@ from flowengine import eventloop
 from flowengine.cli_lazy import LazyGroup
 from flowengine.compiler import CompileResult, compile_file, find_flow_files
 from flowengine.logs import configure
+from flowengine.reach import Reach
+from flowengine.reach_options import FilesRoot, HttpAllow, TlsDirs, cli_reach
 
 
 class _Commands(LazyGroup):
@@ -87,6 +90,9 @@ def lint(
     env_file: Annotated[
         Path | None, typer.Option(help="Check ${ENV} references against this KEY=value file, not the environment")
     ] = None,
+    files_root: FilesRoot = None,
+    tls_dir: TlsDirs = None,
+    http_allow: HttpAllow = None,
 ) -> None:
     """Check flow files: syntax, kinds, options, names, graph shape, expressions, lint rules.
 
@@ -99,13 +105,14 @@ def lint(
         options = options_from(select or [], ignore or [], env_file)
     except LintUsageError as err:
         raise _usage_error(str(err)) from None
+    options = replace(options, reach=cli_reach(files_root, tls_dir, http_allow))
     report = lint_paths(_existing(paths), options=options)
     sys.stdout.write(LINT_FORMATS[format.value](report))
     raise typer.Exit(1 if report.diagnostics else 0)
 
 
-def _compile_or_exit(path: Path) -> CompileResult:
-    result = compile_file(path)
+def _compile_or_exit(path: Path, reach: Reach) -> CompileResult:
+    result = compile_file(path, reach=reach)
     if not result.ok:
         from flowengine.lint import LintReport
 
@@ -121,13 +128,15 @@ def graph(
     format: Annotated[GraphFormat, typer.Option("--format", "-f")] = GraphFormat.dot,
     flow: Annotated[str | None, typer.Option(help="Which flow, when the file holds several")] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here instead of standard output")] = None,
+    files_root: FilesRoot = None,
+    tls_dir: TlsDirs = None,
 ) -> None:
     """Print a flow's graph as Graphviz DOT, Mermaid or JSON, or draw it: svg and png (Graphviz),
     html (one self-contained page: nodes coloured by role, conditions on edges, options on hover)."""
     from flowengine.export import FORMATS
     from flowengine.pictures import PICTURES, PictureError, picture
 
-    result = _compile_or_exit(_existing([file])[0])
+    result = _compile_or_exit(_existing([file])[0], cli_reach(files_root, tls_dir, None))
     flows = [f for f in result.flows if flow is None or f.name == flow]
     if not flows:
         raise _usage_error(f"no flow named '{flow}' in {file}")
@@ -156,10 +165,15 @@ def run(
     state: Annotated[
         Path, typer.Option(envvar="FLOWENGINE_STATE", help="SQLite state file (dead letters, dedupe keys, ...)")
     ] = Path(".flowengine/state.db"),
+    files_root: FilesRoot = None,
+    tls_dir: TlsDirs = None,
+    http_allow: HttpAllow = None,
 ) -> None:
     """Run flows in the foreground, serving their HTTP endpoints in-process."""
     configure(log_level, log_format.value)
-    results = [_compile_or_exit(p) for p in find_flow_files(_existing(files))]
+    reach = cli_reach(files_root, tls_dir, http_allow, own=((host, port),))
+    reach = replace(reach, denied=(state,))
+    results = [_compile_or_exit(p, reach) for p in find_flow_files(_existing(files))]
     from flowengine.errors import ConnectorError, StateUnreadable
     from flowengine.listen import ListenFailed, bind
     from flowengine.otel import check_environment

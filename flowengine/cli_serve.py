@@ -23,6 +23,7 @@ from dsl import Diagnostic, Severity, parse
 from dsl.ast import Span
 from flowengine import eventloop
 from flowengine.logs import configure
+from flowengine.reach_options import HttpAllow, TlsDirs, cli_reach
 
 TOKEN_ENV = "FLOWENGINE_TOKEN"
 ServerUrl = Annotated[
@@ -64,18 +65,27 @@ def serve(
     max_source_bytes: Annotated[int, typer.Option(min=1, help="Largest flow source the API accepts (413)")] = 262_144,
     limit_concurrency: Annotated[int, typer.Option(min=1, help="Connections served at once; more get 503")] = 1000,
     drain_timeout: Annotated[float, typer.Option(help="Seconds to wait for in-flight messages on stop")] = 30.0,
-    base_dir: Annotated[
-        Path | None, typer.Option(help="Where relative file options (schemas, templates) resolve; default: cwd")
+    files_root: Annotated[
+        Path | None,
+        typer.Option(
+            "--files-root",
+            "--base-dir",
+            help="Folder deployed flows' file options (schemas, templates) are read from; "
+            "default: 'files' beside --state",
+        ),
     ] = None,
+    tls_dir: TlsDirs = None,
+    http_allow: HttpAllow = None,
     log_level: Annotated[str, typer.Option(help="debug (one line per message), info, warning or error")] = "info",
     log_format: Annotated[LogFormat, typer.Option(help="text, or json: one object per line")] = LogFormat.text,
 ) -> None:
     """Run the engine with its management API; deployed flows persist in --state."""
     from flowengine.api import ServeOptions, Settings, Tokens, serve
-    from flowengine.api.auth import TokenConfigError
+    from flowengine.api.auth import TOKENS_FILE_ENV, TokenConfigError
     from flowengine.errors import ConnectorError, StateUnreadable
     from flowengine.listen import ListenFailed, bind
     from flowengine.otel import check_environment
+    from flowengine.reach import Reach
     from flowengine.store import check_state
 
     if (certfile is None) != (keyfile is None):
@@ -94,6 +104,15 @@ def serve(
     except (ConnectorError, StateUnreadable, ListenFailed) as err:
         raise _fail(str(err), 2) from None
     configure(log_level, log_format.value)
+    cli = cli_reach(files_root, tls_dir, http_allow, own=((host, port),))
+    tokens_file = tokens or (Path(os.environ[TOKENS_FILE_ENV]) if os.environ.get(TOKENS_FILE_ENV) else None)
+    reach = Reach.for_server(
+        state,
+        files_root=files_root,
+        tls_dirs=cli.tls_dirs or (),
+        denied=(tokens_file,) if tokens_file else (),
+        http=cli.http,
+    )
     options = ServeOptions(
         host=host,
         port=port,
@@ -102,7 +121,7 @@ def serve(
         keyfile=keyfile,
         max_body_bytes=max_body_bytes,
         limit_concurrency=limit_concurrency,
-        settings=Settings(max_source_bytes=max_source_bytes, drain_timeout=drain_timeout, base_dir=base_dir),
+        settings=Settings(max_source_bytes=max_source_bytes, drain_timeout=drain_timeout, reach=reach),
     )
     eventloop.run(serve(options, table, sock))
 

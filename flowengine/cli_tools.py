@@ -16,6 +16,7 @@ from typing import Annotated
 import typer
 
 from flowengine.compiler import find_flow_files
+from flowengine.reach_options import FilesRoot, HttpAllow, TlsDirs, cli_reach
 
 _HERE = [Path(".")]
 
@@ -41,12 +42,15 @@ def test(
     min_coverage: Annotated[
         float | None, typer.Option(min=0, max=100, help="Fail when a flow's edge coverage is below this percent")
     ] = None,
+    files_root: FilesRoot = None,
+    tls_dir: TlsDirs = None,
+    http_allow: HttpAllow = None,
 ) -> None:
     """Run flow tests (*.test.yaml): messages in, expectations at nodes, connectors as doubles."""
     from flowengine.flowtest import junit_xml, run_paths, text_report
 
     started = time.perf_counter()
-    run = asyncio.run(run_paths(_existing(paths or _HERE)))
+    run = asyncio.run(run_paths(_existing(paths or _HERE), cli_reach(files_root, tls_dir, http_allow)))
     seconds = time.perf_counter() - started
     if not run.cases:
         typer.echo(f"no flow tests (*.test.yaml) found under: {', '.join(map(str, paths or _HERE))}", err=True)

@@ -23,8 +23,11 @@ import jsonschema
 from dsl import ast, parse
 from dsl.diagnostics import Diagnostic, Severity, has_errors
 from flowengine.build import BuildContext, BuildError
+from flowengine.files import FileRoot
 from flowengine.graph import CompiledFlow, EdgeKind, NodeInfo
+from flowengine.netallow import HttpPolicy
 from flowengine.policy import RETRY_FIELD, Policy, RetryPolicy, common_fields
+from flowengine.reach import Reach
 from flowengine.registry import Registry, default_registry
 from flowengine.rules import check_graph
 from flowengine.spec import Field, KindSpec, MappingUse, Role
@@ -39,6 +42,7 @@ class CompileResult:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     text: str = ""
     syntax: ast.FlowFile | None = None  # the parsed file, for the linter's rules on the AST
+    files: FileRoot = field(default_factory=lambda: FileRoot.of(None))  # where its file options resolved
 
     @property
     def ok(self) -> bool:
@@ -52,13 +56,17 @@ def compile_text(
     registry: Registry | None = None,
     env: Mapping[str, str] | None = None,
     base_dir: Path | None = None,
+    reach: Reach | None = None,
 ) -> CompileResult:
-    """Parse and compile `.flow` text. Never raises for bad input: see `diagnostics`."""
+    """Parse and compile `.flow` text. Never raises for bad input: see `diagnostics`.
+    `base_dir` is the flow's folder (relative file names start there); `reach` what it may read and call."""
+    reach = reach or Reach()
+    files = reach.files_for(base_dir)
     flow_file, diagnostics = parse(text, path)
-    result = CompileResult(text=text, diagnostics=list(diagnostics), syntax=flow_file)
+    result = CompileResult(text=text, diagnostics=list(diagnostics), syntax=flow_file, files=files)
     if diagnostics:
         return result
-    compiler = _FlowCompiler(registry or default_registry(), os.environ if env is None else env, base_dir)
+    compiler = _FlowCompiler(registry or default_registry(), os.environ if env is None else env, files, reach.http)
     for flow in flow_file.flows:
         compiled = compiler.compile_flow(flow, flow_file)
         result.flows.append(compiled)
@@ -105,10 +113,11 @@ def _duplicate_flows(flows: list[ast.Flow]) -> list[Diagnostic]:
 
 
 class _FlowCompiler:
-    def __init__(self, registry: Registry, env: Mapping[str, str], base_dir: Path | None) -> None:
+    def __init__(self, registry: Registry, env: Mapping[str, str], files: FileRoot, http: HttpPolicy) -> None:
         self.registry = registry
         self.env = env
-        self.base_dir = base_dir
+        self.files = files
+        self.http = http
         self.revision = ""
         self.diagnostics: list[Diagnostic] = []
         self.calls: list[tuple[str, str, ast.Span]] = []  # (caller, callee, span) of the flow being compiled
@@ -192,7 +201,8 @@ class _FlowCompiler:
             decl.span,
             option_spans,
             mapping=decl.mapping or (),
-            base_dir=self.base_dir,
+            files=self.files,
+            http=self.http,
             revision=self.revision,
         )
         if spec.calls is not None and not self._errors_within(ctx.span):  # options valid, even if the build fails
@@ -204,7 +214,7 @@ class _FlowCompiler:
         spec = self.registry.get(BRANCH_KIND)
         info = NodeInfo(decl.name, BRANCH_KIND, Role.BRANCH, decl.span, spec, arms=decl.arms)
         if spec is not None:
-            ctx = BuildContext(flow, decl.name, BRANCH_KIND, {}, decl.span, arms=decl.arms, base_dir=self.base_dir)
+            ctx = BuildContext(flow, decl.name, BRANCH_KIND, {}, decl.span, arms=decl.arms, files=self.files)
             self._build(spec, ctx, info)
         return info
 
@@ -218,6 +228,7 @@ class _FlowCompiler:
             info.runtime = spec.build(ctx)
         except BuildError as err:
             self.error(err.code, err.message, err.span, err.hint)
+        self.diagnostics.extend(Diagnostic(w.code, w.message, w.span, Severity.WARNING, w.hint) for w in ctx.warnings)
 
     def _options(self, spec: KindSpec, decl: ast.NodeDecl, info: NodeInfo) -> dict[str, ast.Span]:
         resolver = ValueResolver(self.env)

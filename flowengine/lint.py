@@ -29,6 +29,7 @@ from dsl.tokens import tokenize
 from flowengine.compiler import CompileResult, compile_file, compile_text, find_flow_files
 from flowengine.envfile import EnvFileError, read_env_file
 from flowengine.lint_rules import CHECKS, ENV_FILE, LintContext
+from flowengine.reach import Reach
 from flowengine.registry import Registry
 
 CODE_PREFIX = re.compile(r"[EW]\d{0,3}")
@@ -74,6 +75,7 @@ class LintOptions:
     env: Mapping[str, str] | None = None
     env_file: str | None = None  # where `env` was read from: unset variables become E141
     registry: Registry | None = None
+    reach: Reach | None = None  # files root, TLS dirs, HTTP allow-list; None: the CLI's defaults
 
 
 class LintUsageError(ValueError):
@@ -103,12 +105,12 @@ def matches(code: str, prefixes: Iterable[str]) -> bool:
     return any(code.startswith(p) for p in prefixes)
 
 
-def lint_result(result: CompileResult, options: LintOptions, base_dir: Path | None) -> list[Diagnostic]:
+def lint_result(result: CompileResult, options: LintOptions) -> list[Diagnostic]:
     """The diagnostics of one compiled file, rules run and filters applied."""
     diagnostics = list(result.diagnostics)
     if result.syntax is not None and len(result.syntax.flows) == len(result.flows):
         for flow, compiled in zip(result.syntax.flows, result.flows, strict=True):
-            ctx = LintContext(flow, compiled, base_dir)
+            ctx = LintContext(flow, compiled, result.files)
             for rule in CHECKS:
                 diagnostics.extend(rule.run(ctx))
     if options.env_file is not None:
@@ -156,14 +158,14 @@ def lint_text(
     """Lint flow text that is not (or not yet) a file: editors, the API, tests."""
     options = options or LintOptions()
     env = options.env if options.env is not None else os.environ
-    result = compile_text(text, path, env=env, registry=options.registry, base_dir=base_dir)
-    return lint_result(result, options, base_dir)
+    result = compile_text(text, path, env=env, registry=options.registry, base_dir=base_dir, reach=options.reach)
+    return lint_result(result, options)
 
 
 def lint_file(path: Path, options: LintOptions) -> tuple[list[Diagnostic], str]:
     env = options.env if options.env is not None else os.environ
-    result = compile_file(path, env=env, registry=options.registry)
-    return lint_result(result, options, path.parent), result.text
+    result = compile_file(path, env=env, registry=options.registry, reach=options.reach)
+    return lint_result(result, options), result.text
 
 
 def lint_paths(

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from flowengine.http_asgi import Answer, ClientGone, answer, error_answer, header_dict, json_answer, read_body
     from flowengine.http_routes import Handler, HttpRoutes, RouteConflict
     from flowengine.message import Exchange, Message
+    from flowengine.netallow import Entry, Guard, UrlRefused, fixed_origin
     from flowengine.nodes import AsyncNode, Branch, Call, Emit, Node, Output, Source, SourceContext, Transform
     from flowengine.outcome import Outcome
     from flowengine.registry import Registry
@@ -75,6 +76,8 @@ _HOMES: dict[str, tuple[str, ...]] = {
     ),
     # per-message templates and expressions, compiled at build time
     "flowengine.expressions": ("Expression", "Template"),
+    # where a node that calls out may go (http.request's allow-list)
+    "flowengine.netallow": ("Entry", "Guard", "UrlRefused", "fixed_origin"),
     # reconnection schedules
     "flowengine.backoff": ("Backoff",),
     # what the engine shares with nodes, and its in-process HTTP server
@@ -105,10 +108,12 @@ __all__ = [
     "ConnectorError",
     "DeliveryFailed",
     "Emit",
+    "Entry",
     "Exchange",
     "Expression",
     "Field",
     "FlowengineError",
+    "Guard",
     "Handler",
     "HttpRoutes",
     "KindSpec",
@@ -129,9 +134,11 @@ __all__ = [
     "SourceContext",
     "Template",
     "Transform",
+    "UrlRefused",
     "ValidationFailed",
     "answer",
     "error_answer",
+    "fixed_origin",
     "header_dict",
     "json_answer",
     "read_body",

@@ -19,17 +19,19 @@ from flowengine.http_protocol import SERVER_OPTIONS
 REPO = Path(__file__).resolve().parents[1]
 
 
-def compile_ok(text: str, path: str = "test.flow", env: dict[str, str] | None = None) -> CompiledFlow:
-    """Compile a one-flow text that must be free of errors."""
-    result: CompileResult = compile_text(text, path, env=env or {}, base_dir=REPO / "flows")
+def compile_ok(
+    text: str, path: str = "test.flow", env: dict[str, str] | None = None, base_dir: Path = REPO / "flows"
+) -> CompiledFlow:
+    """Compile a one-flow text that must be free of errors; its file names start at `base_dir`."""
+    result: CompileResult = compile_text(text, path, env=env or {}, base_dir=base_dir)
     assert result.ok, "\n".join(d.render(text) for d in result.diagnostics)
     (flow,) = result.flows
     return flow
 
 
-def codes(text: str, env: dict[str, str] | None = None) -> list[str]:
+def codes(text: str, env: dict[str, str] | None = None, base_dir: Path = REPO / "flows") -> list[str]:
     """The diagnostic codes of compiling `text`, in source order."""
-    return [d.code for d in compile_text(text, "t.flow", env=env or {}, base_dir=REPO / "flows").diagnostics]
+    return [d.code for d in compile_text(text, "t.flow", env=env or {}, base_dir=base_dir).diagnostics]
 
 
 @pytest.fixture

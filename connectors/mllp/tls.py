@@ -2,10 +2,11 @@
 the sender's trust store and its own certificate.
 
 HL7 interfaces outside one machine usually run MLLP over TLS, often mutual: the
-receiver asks each sender for a certificate from the interface's CA. Paths are
-taken relative to the flow file's directory when not absolute; the files are
-read when the node starts, so `flowengine lint` in CI needs no certificates, and
-a missing or broken file fails the deploy with a ConnectorError that names it.
+receiver asks each sender for a certificate from the interface's CA. Names are
+relative and looked up in the server's TLS folders (`--tls-dir`, by default the
+flow's folder for `run`, none for `serve`); one outside them is E155 at compile
+time. The files are read when the node starts, and a broken one fails the
+deploy with a ConnectorError that names it.
 """
 
 from __future__ import annotations
@@ -60,16 +61,15 @@ class TlsFiles:
 
     @classmethod
     def from_option(cls, ctx: BuildContext, option: str = "tls") -> TlsFiles | None:
-        """The option's files as absolute paths (relative ones from the flow's directory); None without TLS."""
+        """The option's files, found in the server's TLS folders (`--tls-dir`); None without TLS."""
         value: Any = ctx.options.get(option)
         if not value:
             return None
         if value is True:
             return cls()
-        base = (ctx.base_dir or Path.cwd()).resolve()
 
         def path(key: str) -> Path | None:
-            return base / value[key] if key in value else None
+            return ctx.tls_file(option, key) if key in value else None
 
         return cls(path("certfile"), path("keyfile"), path("client_ca") or path("cafile"), value.get("server_name"))
 

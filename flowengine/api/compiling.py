@@ -8,7 +8,6 @@ of the flow's `${ENV}` references masked (see `redact`).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from dsl.diagnostics import Diagnostic, Severity
@@ -17,6 +16,7 @@ from flowengine.api.redact import Redactor
 from flowengine.compiler import CompileResult, compile_text
 from flowengine.graph import CompiledFlow
 from flowengine.lint import LintReport
+from flowengine.reach import Reach
 
 DEFAULT_FILE = "<request>"
 
@@ -49,13 +49,14 @@ def diagnostics_json(diagnostics: list[Diagnostic], redact: Redactor) -> list[di
     return out
 
 
-def compile_source(source: str, file: str, base_dir: Path | None) -> tuple[CompileResult, Redactor]:
-    return compile_text(source, file, base_dir=base_dir), Redactor(source)
+def compile_source(source: str, file: str, reach: Reach) -> tuple[CompileResult, Redactor]:
+    """Compile deployed text: its files resolve from the server's files root, never the caller's path."""
+    return compile_text(source, file, base_dir=reach.files_root, reach=reach), Redactor(source)
 
 
-def compile_one(source: str, file: str, base_dir: Path | None) -> Compiled:
+def compile_one(source: str, file: str, reach: Reach) -> Compiled:
     """Compile text that must hold exactly one error-free flow; else 422 with the report."""
-    result, redact = compile_source(source, file, base_dir)
+    result, redact = compile_source(source, file, reach)
     if not result.ok:
         first = next(d for d in result.diagnostics if d.severity is Severity.ERROR)
         raise ApiError(422, "invalid_flow", redact(first.headline()), extra=report_json(result, file, redact))
@@ -71,10 +72,10 @@ def compile_one(source: str, file: str, base_dir: Path | None) -> Compiled:
     return Compiled(result.flows[0], warnings, redact)
 
 
-def compile_for_view(source: str, file: str, base_dir: Path | None) -> Compiled:
+def compile_for_view(source: str, file: str, reach: Reach) -> Compiled:
     """Compile a stored revision to show it, even if the environment no longer satisfies it
     (only a text that no longer parses, say after an upgrade of the language, cannot be shown)."""
-    result, redact = compile_source(source, file, base_dir)
+    result, redact = compile_source(source, file, reach)
     if not result.flows:
         raise ApiError(
             422, "invalid_flow", "the stored revision no longer parses", extra=report_json(result, file, redact)

@@ -17,14 +17,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, field
 
 from flowengine.api.compiling import Compiled, compile_for_view, compile_one
 from flowengine.api.deployments import Deployment, Deployments, Revision, Wanted, content_hash, now
 from flowengine.api.errors import ApiError, not_found
 from flowengine.engine import Engine
 from flowengine.errors import ConnectorError
+from flowengine.reach import Reach
 from flowengine.runtime import FlowRuntime
 
 log = logging.getLogger("flowengine.api")
@@ -34,7 +34,7 @@ log = logging.getLogger("flowengine.api")
 class Settings:
     max_source_bytes: int = 262_144
     drain_timeout: float = 30.0
-    base_dir: Path | None = None  # where relative file options (schemas, templates) resolve; None: cwd
+    reach: Reach = field(default_factory=lambda: Reach.for_server(":memory:"))  # files, TLS dirs, HTTP allow
 
 
 @dataclass
@@ -74,7 +74,7 @@ class FlowManager:
         """The compiled current revision, for views (cached per revision hash)."""
         cached = self._views.get(dep.name)
         if cached is None or cached[0] != dep.revision.hash:
-            compiled = compile_for_view(dep.revision.source, dep.revision.file, self.settings.base_dir)
+            compiled = compile_for_view(dep.revision.source, dep.revision.file, self.settings.reach)
             cached = self._views[dep.name] = (dep.revision.hash, compiled)
         return cached[1]
 
@@ -87,7 +87,7 @@ class FlowManager:
 
     def compile(self, source: str, file: str) -> Compiled:
         self.check_size(source)
-        return compile_one(source, file, self.settings.base_dir)
+        return compile_one(source, file, self.settings.reach)
 
     # --- deploying -------------------------------------------------------------
     async def create(self, compiled: Compiled, source: str, file: str, *, dry_run: bool = False) -> Change:

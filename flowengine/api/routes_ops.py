@@ -40,8 +40,8 @@ async def lint(request: Request) -> LintReportModel:
     text = await flow_text(request, request.app.state.max_body_bytes)
     manager.check_size(text.source)
     file = text.file or DEFAULT_FILE
-    result, redact = compile_source(text.source, file, manager.settings.base_dir)
-    diagnostics = lint_result(result, LintOptions(), manager.settings.base_dir)  # the CLI's rules, all of them
+    result, redact = compile_source(text.source, file, manager.settings.reach)
+    diagnostics = lint_result(result, LintOptions())  # the CLI's rules, all of them
     return LintReportModel.model_validate(report_json(result, file, redact, diagnostics))
 
 

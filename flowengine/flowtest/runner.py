@@ -29,6 +29,7 @@ from flowengine.flowtest.verdict import Problem, Sent, judge
 from flowengine.graph import CompiledFlow
 from flowengine.message import Message
 from flowengine.nodes import Branch, Source
+from flowengine.reach import Reach
 from flowengine.runtime import FlowRuntime
 from flowengine.services import Services
 
@@ -99,27 +100,27 @@ def _resolve_flow(test: Path) -> Path | None:
         return None
 
 
-async def run_paths(paths: Iterable[Path]) -> RunResult:
+async def run_paths(paths: Iterable[Path], reach: Reach | None = None) -> RunResult:
     tests, untested = discover(list(paths))
     run = RunResult(untested_flows=[str(f) for f in untested])
     for path in tests:
-        run.cases.extend(await run_file(path, run.coverage))
+        run.cases.extend(await run_file(path, run.coverage, reach))
     return run
 
 
-async def run_file(path: Path, coverage: Coverage) -> list[CaseResult]:
+async def run_file(path: Path, coverage: Coverage, reach: Reach | None = None) -> list[CaseResult]:
     try:
         test_file = load(path)
     except TestFileError as err:
         return [CaseResult(str(path), "(loading the test file)", err.line, [[str(err)]])]
-    _, problem = _compile(test_file)
+    _, problem = _compile(test_file, reach)
     if problem:  # reported once, not once per case
         return [CaseResult(str(path), "(compiling the flow)", 1, [problem])]
-    return [await run_case(test_file, case, coverage) for case in test_file.cases]
+    return [await run_case(test_file, case, coverage, reach) for case in test_file.cases]
 
 
-def _compile(test_file: TestFile) -> tuple[CompiledFlow | None, list[str]]:
-    result = compile_file(test_file.flow_path, env=test_file.env)
+def _compile(test_file: TestFile, reach: Reach | None) -> tuple[CompiledFlow | None, list[str]]:
+    result = compile_file(test_file.flow_path, env=test_file.env, reach=reach)
     if not result.ok:
         lines = [d.render(result.text) for d in result.diagnostics]
         return None, ["the flow does not compile:", *lines]
@@ -143,11 +144,11 @@ def _unknown_nodes(flow: CompiledFlow, case: Case) -> list[str]:
     return []
 
 
-async def run_case(test_file: TestFile, case: Case, coverage: Coverage) -> CaseResult:
+async def run_case(test_file: TestFile, case: Case, coverage: Coverage, reach: Reach | None = None) -> CaseResult:
     """Run one case on a fresh compile of its flow (no node state carries over between cases)."""
     result = CaseResult(str(test_file.path), case.name, case.line)
     started = time.perf_counter()
-    flow, problem = _compile(test_file)
+    flow, problem = _compile(test_file, reach)
     problem = problem or (_unknown_nodes(flow, case) if flow else [])
     if flow is None or problem:
         result.problems.append(problem)

@@ -11,8 +11,6 @@ say what was wrong and on which line.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from lxml import etree
 
 from flowengine.formats.errors import FormatError
@@ -37,29 +35,19 @@ def make_parser(*, remove_blank_text: bool = False) -> etree.XMLParser:
 _PARSER = make_parser()
 
 
-def parse(data: bytes | str, *, parser: etree.XMLParser | None = None) -> etree._Element:
-    """Parse a document and return its root element, or raise `XmlError`."""
+def parse(data: bytes | str, *, parser: etree.XMLParser | None = None, base_url: str | None = None) -> etree._Element:
+    """Parse a document and return its root element, or raise `XmlError`. `base_url`: where
+    relative references in it (an XSD's includes) start."""
     if isinstance(data, str):
         data = data.encode("utf-8") if not data.lstrip().startswith("<?xml") else _strip_declaration(data)
     try:
-        root = etree.fromstring(data, parser or _PARSER)
+        root = etree.fromstring(data, parser or _PARSER, base_url=base_url)
     except etree.XMLSyntaxError as err:
         raise XmlError(_syntax_message(err), where=f"line {err.lineno}" if err.lineno else None) from None
     if root is None:
         raise XmlError("empty document")
     refuse_entities(root.getroottree())
     return root
-
-
-def parse_file(path: Path) -> etree._ElementTree:
-    """Parse a local file (a stylesheet or schema) with the same protections."""
-    try:
-        tree = etree.parse(str(path), _PARSER)
-    except (etree.XMLSyntaxError, OSError) as err:
-        line = getattr(err, "lineno", None)
-        raise XmlError(_syntax_message(err), where=f"{path.name}:{line}" if line else path.name) from None
-    refuse_entities(tree)
-    return tree
 
 
 def refuse_entities(tree: etree._ElementTree) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import re
-from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -20,6 +19,7 @@ from referencing.jsonschema import DRAFT202012 as _DRAFT
 
 from flowengine.build import BuildContext
 from flowengine.errors import ValidationFailed
+from flowengine.files import FileRefused, FileRoot
 from flowengine.message import Message
 from flowengine.nodes import Transform
 from flowengine.spec import Field, KindSpec, Role
@@ -54,42 +54,40 @@ def _pointer(path: list[Any]) -> str:
     return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in path)
 
 
-def _load(path: Path) -> Any:
-    return orjson.loads(path.read_bytes())
-
-
-def _registry_for(schema_dir: Path) -> Registry:
-    """Resolve `$ref`s to files next to the schema (and below), never over the network."""
+def _registry_for(files: FileRoot) -> Registry:
+    """Resolve `$ref`s to files beside the schema through the flow's files root, never over the network."""
 
     def retrieve(uri: str) -> Resource:
-        target = (schema_dir / uri.removeprefix("file://")).resolve()
-        if not target.is_file():
-            raise NoSuchResource(ref=uri)  # type: ignore[call-arg]  # attrs class: mypy misses its fields
-        return Resource.from_contents(_load(target), default_specification=_DRAFT)
+        try:
+            _, data = files.read_bytes(uri.removeprefix("file://"))
+            contents = orjson.loads(data)
+        except (FileRefused, orjson.JSONDecodeError):
+            raise NoSuchResource(ref=uri) from None  # type: ignore[call-arg]  # attrs class: mypy misses its fields
+        return Resource.from_contents(contents, default_specification=_DRAFT)
 
     return Registry(retrieve=retrieve)  # type: ignore[call-arg]  # attrs class: mypy misses its fields
 
 
 @functools.lru_cache(maxsize=256)
-def _checked(path: Path, stamp: tuple[int, int]) -> Any:
-    """The schema in `path`, checked against the meta-schema once per file version (`stamp`:
-    mtime and size): the check costs more than the rest of a compile. Failures are not cached."""
-    schema = _load(path)
+def _checked(data: bytes) -> Any:
+    """The schema in `data`, checked against the meta-schema once per content: the check
+    costs more than the rest of a compile. Failures are not cached."""
+    schema = orjson.loads(data)
     jsonschema.Draft202012Validator.check_schema(schema)
     return schema
 
 
 def build(ctx: BuildContext) -> JsonValidate:
-    path = ctx.resolve_file("schema")
+    path, data = ctx.read_file("schema")
+    name = ctx.options["schema"]
     try:
-        stat = path.stat()
-        schema = _checked(path, (stat.st_mtime_ns, stat.st_size))
-    except (OSError, orjson.JSONDecodeError) as err:
-        raise ctx.fail(f"schema '{path}' is not valid JSON: {err}", "schema", code="E151") from None
+        schema = _checked(data)
+    except orjson.JSONDecodeError as err:
+        raise ctx.fail(f"schema '{name}' is not valid JSON: {err}", "schema", code="E151") from None
     except jsonschema.SchemaError as err:
-        raise ctx.fail(f"schema '{path}' is not a valid JSON Schema: {err.message}", "schema", code="E151") from None
+        raise ctx.fail(f"schema '{name}' is not a valid JSON Schema: {err.message}", "schema", code="E151") from None
     validator = jsonschema.Draft202012Validator(
-        schema, registry=_registry_for(path.parent), format_checker=jsonschema.FormatChecker()
+        schema, registry=_registry_for(ctx.files.at(path.parent)), format_checker=jsonschema.FormatChecker()
     )
     return JsonValidate(ctx.name, validator)
 
@@ -106,7 +104,7 @@ SPEC = KindSpec(
     options={
         "schema": Field(
             {"type": "string", "minLength": 1},
-            "Path of the schema file, relative to the flow file's directory or a parent of it",
+            "Path of the schema file inside the files root, relative to the flow file's folder or a parent of it",
             required=True,
             examples=("schemas/order.schema.json",),
         ),

@@ -36,8 +36,12 @@ def build(ctx: BuildContext) -> TemplateNode:
     if has_text:
         tpl = ctx.option_template("text", autoescape=autoescape)
     else:
-        path = ctx.resolve_file("file")
-        tpl = ctx.template(path.read_text(encoding="utf-8"), ctx.span_of("file"), autoescape=autoescape)
+        _, data = ctx.read_file("file")
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as err:
+            raise ctx.fail(f"template file is not UTF-8 (byte {err.start})", "file", code="E131") from None
+        tpl = ctx.template(text, ctx.span_of("file"), autoescape=autoescape)
     return TemplateNode(ctx.name, tpl, content_type)
 
 

@@ -8,6 +8,7 @@ line that holds it, not a failure at the first message.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from flowengine import formats
 from flowengine.build import BuildContext
 from flowengine.errors import BadMessage, NodeFailed, ValidationFailed
 from flowengine.expressions import Template
+from flowengine.files import FileRefused, FileRoot
 from flowengine.formats import xmljson, xmlsafe
 from flowengine.message import Message
 from flowengine.nodes import Transform
@@ -131,12 +133,31 @@ class Xslt(Transform):
         return msg.derive(body=bytes(result), content_type=self.content_type)
 
 
+class _RootResolver(etree.Resolver):
+    """Loads what a schema or stylesheet includes (`xs:include`, `xs:import`, `xsl:include`) through
+    the flow's files root; anything else gets an empty document, so the include fails to compile."""
+
+    def __init__(self, files: FileRoot) -> None:
+        super().__init__()
+        self.files = files
+
+    def resolve(self, url: str | None, pubid: str | None, context: Any) -> Any:
+        path = Path(os.path.normpath(str(url or "").removeprefix("file://")))
+        try:
+            _, data = self.files.at(self.files.root).read_bytes(str(path.relative_to(self.files.root)))
+        except (ValueError, FileRefused):
+            return self.resolve_string(b"", context)
+        return self.resolve_string(data, context, base_url=str(path))
+
+
 def _load(ctx: BuildContext, option: str) -> etree._ElementTree:
-    path: Path = ctx.resolve_file(option)
+    path, data = ctx.read_file(option)
+    parser = xmlsafe.make_parser()
+    parser.resolvers.add(_RootResolver(ctx.files))
     try:
-        return xmlsafe.parse_file(path)
+        return xmlsafe.parse(data, parser=parser, base_url=str(path)).getroottree()
     except formats.FormatError as err:
-        raise ctx.fail(f"cannot read {path.name}: {err}", option, code="E150") from None
+        raise ctx.fail(f"cannot read '{ctx.options[option]}': {err}", option, code="E150") from None
 
 
 def _build_xslt(ctx: BuildContext) -> Xslt:

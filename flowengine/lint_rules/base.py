@@ -11,12 +11,12 @@ the rule list, its docs and its behaviour cannot drift apart.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from dsl import ast
 from dsl.diagnostics import Diagnostic, Severity
+from flowengine.files import FileRoot
 from flowengine.graph import CompiledFlow
 
 
@@ -26,7 +26,7 @@ class LintContext:
 
     flow: ast.Flow
     compiled: CompiledFlow
-    base_dir: Path | None = None  # where the flow's relative file names (schemas) start
+    files: FileRoot = field(default_factory=lambda: FileRoot.of(None))  # where its file names (schemas) resolve
 
     @property
     def decls(self) -> dict[str, ast.NodeDecl | ast.BranchDecl]:

@@ -17,6 +17,7 @@ def _flow(body: str) -> str:
 
 _IO = "  source in = memory.in()\n  sink out = memory.out()\n"
 _OK = _flow(_IO + "  in -> out\n")
+_IN = "  source in = memory.in()\n"
 
 ENV_FILE = Rule(
     "E141",
@@ -92,10 +93,33 @@ CATALOGUE: tuple[Rule, ...] = (
     Rule("E140", "an environment variable is not set and no default is given (or is empty, for a required option)",
          ENV_FILE.example, ENV_FILE.fixed),
     ENV_FILE,
-    Rule("E150", "a file an option names (schema, template, stylesheet) is not found or does not compile",
-         _flow(_IO + '  transform check = json.validate(schema: "schemas/ordr.schema.json")\n  in -> check -> out\n'),
+    Rule("E150", "a file an option names (schema, template, stylesheet) is missing or refused (outside the "
+                 "files root; one text for both), or does not compile",
+         _flow(_IO + '  transform check = json.validate(schema: "/etc/passwd")\n  in -> check -> out\n'),
          _flow(_IO + '  transform check = json.validate(schema: "schemas/order.schema.json")\n  in -> check -> out\n')),
     Rule("E151", "a schema file is not valid JSON, or not a valid JSON Schema",
          _flow(_IO + '  transform check = json.validate(schema: "README.md")\n  in -> check -> out\n'),
          _flow(_IO + '  transform check = json.validate(schema: "schemas/order.schema.json")\n  in -> check -> out\n')),
+    Rule("E152", "`http.request`: a constant url names the engine's own address (its API or HTTP server)",
+         _flow(_IN + '  sink call = http.request(url: "http://127.0.0.1:8080/api/flows")\n  in -> call\n'),
+         _flow(_IN + '  sink call = http.request(url: "http://crm.example.com/api/flows")\n  in -> call\n')),
+    Rule("E153", "`http.request`: an Authorization, Cookie or Proxy-Authorization header filled from message data",
+         _flow(_IN + '  sink call = http.request(url: "https://crm.example.com/x",\n'
+                     '                           headers: {"Authorization": "{{ headers.authorization }}"})\n'
+                     '  in -> call\n'),
+         _flow(_IN + '  sink call = http.request(url: "https://crm.example.com/x",\n'
+                     '                           headers: {"Authorization": "Bearer ${CRM_TOKEN:-t}"})\n'
+                     '  in -> call\n')),
+    Rule("E154", "`flowengine serve`: an `http.request` url built from message data with no allow-list "
+                 "(the node's `allow:` or the server's `--http-allow`); W210 elsewhere", None),
+    Rule("E155", "a TLS file (certfile, keyfile, CA) outside the server's TLS folders (`--tls-dir`)",
+         _flow('  source lab = mllp.listen(port: 2575, tls: {certfile: "/etc/ssl/private/mllp.pem"})\n'
+               '  sink out = memory.out()\n  lab -> out\n'),
+         _flow('  source lab = mllp.listen(port: 2575, tls: {certfile: "tls/mllp.pem"})\n'
+               '  sink out = memory.out()\n  lab -> out\n')),
+    Rule("W210", "`http.request`: a url built from message data with no allow-list: whoever writes the message "
+                 "chooses where it goes (on `serve` this is E154)",
+         _flow(_IN + '  sink call = http.request(url: "{{ body.callback }}")\n  in -> call\n'),
+         _flow(_IN + '  sink call = http.request(url: "{{ body.callback }}", allow: ["https://hooks.example.com/"])\n'
+                     '  in -> call\n')),
 )  # fmt: skip

@@ -23,6 +23,7 @@ from jinja2 import nodes
 
 from dsl import ast
 from flowengine.build import BuildContext, BuildError
+from flowengine.files import FileRefused, FileRoot
 from flowengine.graph import CompiledFlow, EdgeKind
 from flowengine.lint_rules.base import Finding, LintContext, Rule
 
@@ -56,7 +57,8 @@ def _validator_upstream(flow: CompiledFlow, name: str) -> str | None:
 class _Schemas:
     """Loads schema files once per lint run and resolves `$ref`s between them."""
 
-    def __init__(self) -> None:
+    def __init__(self, root: FileRoot) -> None:
+        self.root = root  # `$ref`s go through the flow's files root, like the schema itself
         self.files: dict[Path, Any] = {}
 
     def load(self, path: Path) -> Any:
@@ -73,7 +75,10 @@ class _Schemas:
                 return schema, where
             ref, _, pointer = str(schema["$ref"]).partition("#")
             if ref:
-                where = (where.parent / ref).resolve()
+                try:
+                    where = self.root.at(where.parent).resolve(ref.removeprefix("file://"))
+                except FileRefused:
+                    return _OPEN, where
             schema = self.load(where)
             for part in [p for p in pointer.split("/") if p]:
                 key = part.replace("~1", "/").replace("~0", "~")
@@ -126,9 +131,9 @@ def _chain(node: nodes.Node) -> list[str | int] | None:
     return None
 
 
-def _schema_of(flow: CompiledFlow, validator: str, base_dir: Path | None) -> Path | None:
+def _schema_of(flow: CompiledFlow, validator: str, files: FileRoot) -> Path | None:
     info = flow.info(validator)
-    ctx = BuildContext(flow.name, validator, info.kind, info.options, info.span, base_dir=base_dir)
+    ctx = BuildContext(flow.name, validator, info.kind, info.options, info.span, files=files)
     try:
         return ctx.resolve_file("schema").resolve()
     except (BuildError, KeyError):
@@ -137,12 +142,12 @@ def _schema_of(flow: CompiledFlow, validator: str, base_dir: Path | None) -> Pat
 
 def unknown_fields(ctx: LintContext) -> Iterator[Finding]:
     flow = ctx.compiled
-    schemas = _Schemas()
+    schemas = _Schemas(ctx.files)
     for info in flow.infos():
         if info.kind != "json.map" or not info.mapping:
             continue
         validator = _validator_upstream(flow, info.name)
-        where = _schema_of(flow, validator, ctx.base_dir) if validator else None
+        where = _schema_of(flow, validator, ctx.files) if validator else None
         if validator is None or where is None:
             continue
         for entry in info.mapping:

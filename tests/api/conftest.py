@@ -22,6 +22,8 @@ import uvicorn
 from flowengine.api import Settings, Tokens, assemble
 from flowengine.api.auth import digest
 from flowengine.api.server import Assembly
+from flowengine.netallow import HttpPolicy
+from flowengine.reach import Reach
 from tests.conftest import REPO, free_port
 
 TOKENS = {"viewer": "view-token-1", "deployer": "deploy-token-2", "admin": "admin-token-3"}
@@ -60,8 +62,10 @@ class ApiServer:
         self.state = state
         self.tokens = token_table() if tokens is None else tokens
         self.max_body_bytes = int(settings.pop("max_body_bytes", 1_048_576))  # type: ignore[call-overload]
-        self.settings = Settings(**settings)  # type: ignore[arg-type]
         self.port = free_port()
+        own = HttpPolicy(own=(("127.0.0.1", self.port),))  # as `serve --port` does
+        settings.setdefault("reach", Reach.for_server(state, http=own))
+        self.settings = Settings(**settings)  # type: ignore[arg-type]
         self.url = f"http://127.0.0.1:{self.port}"
         self.parts: Assembly | None = None
         self._server: uvicorn.Server | None = None
@@ -117,7 +121,8 @@ def serve_process(directory: Path, *args: str, scheme: str = "http") -> Iterator
     port = free_port()
     url = f"{scheme}://127.0.0.1:{port}"
     proc = subprocess.Popen(
-        [FLOWENGINE, "serve", "--port", str(port), "--state", str(directory / "state.db"), *args],
+        # the checkout is the files root, so deployed flows find schemas/ as they do in `run`
+        [FLOWENGINE, "serve", "--port", str(port), "--state", str(directory / "state.db"), "--files-root", str(REPO), *args],
         cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

@@ -58,10 +58,12 @@ flow sender {{
     return receiver, sender
 
 
-async def deliver(engine: Engine, listen_tls: str, send_tls: str) -> tuple[bool, str, list[Message]]:
+async def deliver(engine: Engine, listen_tls: str, send_tls: str, pki: Pki) -> tuple[bool, str, list[Message]]:
+    """Deliver one message over TLS; the flows name the PKI's files relative to its folder."""
     receiver, sender = flows(free_port(), listen_tls, send_tls)
-    await engine.deploy(compile_ok(receiver))
-    await engine.deploy(compile_ok(sender))
+    folder = pki.server_cert.parent
+    await engine.deploy(compile_ok(receiver, base_dir=folder))
+    await engine.deploy(compile_ok(sender, base_dir=folder))
     hub = hub_of(engine.services)
     outcome = await hub.send("web", Message(ORU, content_type="application/hl7-v2"))
     error = outcome.error.message if outcome.error is not None else ""
@@ -70,29 +72,29 @@ async def deliver(engine: Engine, listen_tls: str, send_tls: str) -> tuple[bool,
 
 async def test_tls_delivers_and_is_acked(engine: Engine, pki: Pki) -> None:
     ok, error, received = await deliver(
-        engine, f'{{certfile: "{pki.server_cert}", keyfile: "{pki.server_key}"}}', f'{{cafile: "{pki.server_cert}"}}')
+        engine, f'{{certfile: "{pki.server_cert.name}", keyfile: "{pki.server_key.name}"}}', f'{{cafile: "{pki.server_cert.name}"}}', pki)
     assert ok, error
     assert received[0].body == ORU
     assert "mllp.client" not in received[0].attributes
 
 
 async def test_a_sender_that_does_not_trust_the_certificate_fails_the_message(engine: Engine, pki: Pki) -> None:
-    ok, error, received = await deliver(engine, f'{{certfile: "{pki.server_cert}", keyfile: "{pki.server_key}"}}',
-                                        "true")  # the system's CAs: a self-signed certificate is not among them
+    ok, error, received = await deliver(engine, f'{{certfile: "{pki.server_cert.name}", keyfile: "{pki.server_key.name}"}}',
+                                        "true", pki)  # the system's CAs: a self-signed certificate is not among them
     assert not ok and "CERTIFICATE_VERIFY_FAILED" in error
     assert received == []
 
 
 async def test_mutual_tls_names_the_client_and_refuses_one_without_a_certificate(engine: Engine, pki: Pki) -> None:
-    listen = f'{{certfile: "{pki.server_cert}", keyfile: "{pki.server_key}", client_ca: "{pki.client_cert}"}}'
+    listen = f'{{certfile: "{pki.server_cert.name}", keyfile: "{pki.server_key.name}", client_ca: "{pki.client_cert.name}"}}'
     ok, error, received = await deliver(
-        engine, listen, f'{{cafile: "{pki.server_cert}", certfile: "{pki.client_cert}", keyfile: "{pki.client_key}"}}')
+        engine, listen, f'{{cafile: "{pki.server_cert.name}", certfile: "{pki.client_cert.name}", keyfile: "{pki.client_key.name}"}}', pki)
     assert ok, error
     assert received[0].attributes["mllp.client"] == "lab-a"
 
     other = Engine()
     try:
-        ok, error, received = await deliver(other, listen, f'{{cafile: "{pki.server_cert}"}}')
+        ok, error, received = await deliver(other, listen, f'{{cafile: "{pki.server_cert.name}"}}', pki)
     finally:
         await other.stop()
     assert not ok and error.startswith("MLLP 127.0.0.1:")  # the handshake fails, or the server hangs up
@@ -100,7 +102,7 @@ async def test_mutual_tls_names_the_client_and_refuses_one_without_a_certificate
 
 
 async def test_a_missing_certificate_fails_the_deploy_naming_the_file(engine: Engine, tmp_path: Path) -> None:
-    receiver, _ = flows(free_port(), f'{{certfile: "{tmp_path / "nope.pem"}"}}', "true")
+    receiver, _ = flows(free_port(), '{certfile: "nope.pem"}', "true")
     with pytest.raises(ConnectorError, match=r"mllp.listen lab: TLS certificate '.*nope.pem' cannot be loaded: "
                                              r"No such file or directory"):
-        await engine.deploy(compile_ok(receiver))
+        await engine.deploy(compile_ok(receiver, base_dir=tmp_path))

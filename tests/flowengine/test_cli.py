@@ -171,3 +171,12 @@ def test_run_serve_and_dlq_refuse_an_empty_state_file_and_leave_it(tmp_path):
             "naming a new file (the file was left as it is)\n"
         )
     assert state.stat().st_size == 0 and sorted(p.name for p in tmp_path.iterdir()) == ["state.db"]
+
+
+def test_lint_reads_files_only_from_the_files_root_and_checks_allow_entries(tmp_path):
+    inside = run("lint", "--files-root", str(tmp_path), "flows/orders.flow")
+    assert inside.returncode == 1
+    assert "E150 file 'schemas/order.schema.json' is not readable from this flow's files root" in inside.stdout
+    assert str(tmp_path) not in inside.stdout
+    bad = run("lint", "--http-allow", "a b", "flows/hello.flow")
+    assert bad.returncode == 2 and "--http-allow: 'a b' is not a host, host:port or URL prefix" in bad.stderr

@@ -73,15 +73,15 @@ flow f {
 async def test_xslt_with_params_and_the_xml_view(engine: Engine, tmp_path: Path) -> None:
     (tmp_path / "summary.xsl").write_text(XSL)
     await engine.deploy(
-        compile_ok(f"""
-flow f {{
+        compile_ok("""
+flow f {
   source in = memory.in()
-  transform t = xml.xslt(file: "{tmp_path}/summary.xsl", params: {{"who": "{{{{ headers.user }}}}"}})
-  transform read = json.map {{ lines: xml["/summary/@lines"]; by: xml.xpath("/summary/@by") }}
+  transform t = xml.xslt(file: "summary.xsl", params: {"who": "{{ headers.user }}"})
+  transform read = json.map { lines: xml["/summary/@lines"]; by: xml.xpath("/summary/@by") }
   sink out = memory.out()
   in -> t -> read -> out
-}}
-""")
+}
+""", base_dir=tmp_path)
     )
     hub = hub_of(engine.services)
     msg = xml(ORDER)
@@ -98,14 +98,14 @@ async def test_xslt_cannot_read_files(engine: Engine, tmp_path: Path) -> None:
         "</xsl:template></xsl:stylesheet>"
     )
     await engine.deploy(
-        compile_ok(f"""
-flow f {{
+        compile_ok("""
+flow f {
   source in = memory.in()
-  transform t = xml.xslt(file: "{tmp_path}/peek.xsl")
+  transform t = xml.xslt(file: "peek.xsl")
   sink out = memory.out()
   in -> t -> out
-}}
-""")
+}
+""", base_dir=tmp_path)
     )
     outcome = await hub_of(engine.services).send("in", xml(b"<a/>"))
     assert not outcome.ok and outcome.error.kind == "node_failed"
@@ -138,14 +138,14 @@ flow f {
 async def test_xsd_validation_lists_errors_with_lines(engine: Engine, tmp_path: Path) -> None:
     (tmp_path / "order.xsd").write_text(XSD)
     await engine.deploy(
-        compile_ok(f"""
-flow f {{
+        compile_ok("""
+flow f {
   source in = memory.in()
-  transform check = xml.validate(schema: "{tmp_path}/order.xsd")
+  transform check = xml.validate(schema: "order.xsd")
   sink out = memory.out()
   in -> check -> out
-}}
-""")
+}
+""", base_dir=tmp_path)
     )
     hub = hub_of(engine.services)
     assert (await hub.send("in", xml(b"<order><qty>1</qty></order>"))).ok
@@ -166,8 +166,8 @@ flow f {
   in -> check -> out
 }
 """
-    assert codes(flow % f"{tmp_path}/none.xsd") == ["E150"]
-    assert codes(flow % f"{tmp_path}/bad.xsd") == ["E150"]
+    assert codes(flow % "none.xsd", base_dir=tmp_path) == ["E150"]
+    assert codes(flow % "bad.xsd", base_dir=tmp_path) == ["E150"]
 
 
 async def test_hostile_or_broken_xml_takes_the_error_route(engine: Engine) -> None:
