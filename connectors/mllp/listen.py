@@ -7,7 +7,7 @@ senders wait for that ACK, so it is the acknowledgement of at-least-once):
     every path succeeded, a node marked a reply (`hl7.ack`)  -> that reply
     every path succeeded                                    -> AA
     failed, or only an error route handled it               -> AE when the message was at
-        fault (bad_message, validation, too_large), else AR (the sender may retry); MSA-3 and
+        fault (bad_message, validation, too_large, too_complex), else AR (the sender may retry); MSA-3 and
         ERR carry the error
 
 A flow can never AA a message that did not fully succeed. Bytes between
@@ -36,7 +36,7 @@ from flowengine.outcome import Outcome
 from flowengine.spec import Field, KindSpec, Role
 
 log = logging.getLogger("flowengine.mllp")
-_CONTENT_ERRORS = ("bad_message", "validation", "too_large")
+_CONTENT_ERRORS = ("bad_message", "validation", "too_large", "too_complex")
 _READ = 65536
 
 
