@@ -11,7 +11,7 @@ input shows at once (double the scale, see which step quadruples):
     many-reps     one field of 100,000 repetitions
     many-segs     100,000 OBX segments
 
-Wall time, best of --repeat; run on an idle machine. `--scale 0.5` halves every size.
+CPU time of this process (steadier than wall time on a shared machine), best of --repeat. `--scale 0.5` halves every size.
 """
 
 from __future__ import annotations
@@ -45,9 +45,9 @@ def cases(scale: float) -> dict[str, str]:
 def best(repeat: int, step: Callable[[], Any]) -> tuple[float, Any]:
     times, result = [], None
     for _ in range(repeat):
-        started = time.perf_counter()
+        started = time.process_time()
         result = step()
-        times.append(time.perf_counter() - started)
+        times.append(time.process_time() - started)
     return min(times), result
 
 
