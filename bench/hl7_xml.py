@@ -11,7 +11,8 @@ input shows at once (double the scale, see which step quadruples):
     many-reps     one field of 100,000 repetitions
     many-segs     100,000 OBX segments
 
-CPU time of this process (steadier than wall time on a shared machine), best of --repeat. `--scale 0.5` halves every size.
+CPU time of this process (steadier than wall time on a shared machine), best of --repeat.
+`--scale 0.5` halves every size.
 """
 
 from __future__ import annotations
