@@ -6,6 +6,7 @@
     │   ├── BadMessage              the body is not what the node reads (e.g. not JSON) -> 400
     │   ├── ValidationFailed        the body violates a JSON Schema; lists each pointer -> 422
     │   ├── MessageTooLarge         the body is over a source's limit -> 413
+    │   ├── MessageTooComplex       the body's shape is over a limit (XML depth, attributes) -> 422
     │   ├── NodeFailed              a node raised while processing -> 500
     │   └── DeliveryFailed          a sink could not deliver (broker refused, HTTP non-2xx) -> 502
     ├── ConnectorError              a transport problem, not tied to one message
@@ -73,6 +74,11 @@ class ValidationFailed(MessageError):
 class MessageTooLarge(MessageError):
     status = 413
     kind = "too_large"
+
+
+class MessageTooComplex(MessageError):
+    status = 422
+    kind = "too_complex"
 
 
 class NodeFailed(MessageError):

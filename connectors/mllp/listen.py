@@ -8,7 +8,7 @@ senders wait for that ACK, so it is the acknowledgement of at-least-once):
         on one path never answers for another path that failed: `Outcome.reply`)
     every path succeeded                                    -> AA
     failed, or only an error route handled it               -> AE when the message was at
-        fault (bad_message, validation, too_large), else AR (the sender may retry); MSA-3 and
+        fault (bad_message, validation, too_large, too_complex), else AR (the sender may retry); MSA-3 and
         ERR carry the error
 
 A flow can never AA a message that did not fully succeed. Many connections
@@ -37,7 +37,7 @@ from flowengine.formats.hl7.ack import APPLICATION_INTERNAL_ERROR
 from flowengine.plugin import BuildContext, Field, KindSpec, Message, Outcome, Role, Source, SourceContext
 
 log = logging.getLogger("flowengine.mllp")
-_CONTENT_ERRORS = ("bad_message", "validation", "too_large")
+_CONTENT_ERRORS = ("bad_message", "validation", "too_large", "too_complex")
 _READ = 4096  # bytes taken per read: the most one connection decodes before others get a turn
 _SLICE = 0.002  # seconds one connection may answer frames of one read before others get a turn
 

@@ -28,6 +28,10 @@ child, has `#text` only with an attribute and no children (and then not
 conversion is still made, documented as lossy: comments and processing
 instructions are dropped, text mixed between child elements is joined into
 `#text`, and same-named siblings separated by others are grouped.
+
+JSON -> XML counts the tree it builds against the XML limits
+(`flowengine.formats.xmllimits`), so a JSON body cannot make a document the
+engine would refuse to read.
 """
 
 from __future__ import annotations
@@ -38,13 +42,18 @@ from typing import Any
 
 from lxml import etree
 
+from flowengine.formats import xmllimits
 from flowengine.formats.errors import FormatError
+from flowengine.formats.xmllimits import Tally, XmlLimits
 
 TEXT = "#text"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
 _NIL = f"{{{XSI}}}nil"
 _XML_NS = "http://www.w3.org/XML/1998/namespace"
 _NAME = re.compile(r"(?:([A-Za-z_][\w.-]*):)?([A-Za-z_][\w.-]*)")
+_ATTRIBUTES = etree.XPath("@*")
+"""An element's attributes with their values in one pass (`attrib.items()` looks each value up by name:
+quadratic in the number of attributes)."""
 
 
 # --- XML -> JSON ---------------------------------------------------------------------
@@ -66,8 +75,9 @@ def _element(el: etree._Element, lists: frozenset[str], scope: dict[str | None, 
     obj: dict[str, Any] = {}
     for prefix, uri in declared.items():
         obj["@xmlns" if prefix is None else f"@xmlns:{prefix}"] = uri
-    for name, value in el.attrib.items():
-        obj["@" + _attr_name(el, name)] = value
+    if el.attrib:
+        for value in _ATTRIBUTES(el):
+            obj["@" + _attr_name(el, value.attrname)] = str(value)
     text = el.text or ""
     if not children:
         if not obj:
@@ -97,8 +107,11 @@ def _attr_name(el: etree._Element, name: str) -> str:
 
 
 # --- JSON -> XML ---------------------------------------------------------------------
-def from_json(doc: Any, *, root: str | None = None) -> etree._Element:
-    """The element tree for `doc` (`{"root": ...}`, or any value under `root=`)."""
+def from_json(doc: Any, *, root: str | None = None, limits: XmlLimits | None = None) -> etree._Element:
+    """The element tree for `doc` (`{"root": ...}`, or any value under `root=`).
+
+    `XmlLimitExceeded` when the tree would pass `limits` (default: the process's).
+    """
     if root is not None:
         doc = {root: doc}
     if not isinstance(doc, dict) or len(doc) != 1:
@@ -111,11 +124,20 @@ def from_json(doc: Any, *, root: str | None = None) -> etree._Element:
         raise FormatError(
             f'the root <{name}> cannot be a list; wrap it, e.g. {{"{name}s": {{"{name}": [...]}}}}', where=f"/{name}"
         )
-    return _build(None, name, value, {}, f"/{_pointer(name)}")
+    where = f"/{_pointer(name)}"
+    tally = Tally(limits or xmllimits.configured())
+    tally.node(1, 1, where)
+    return _build(None, name, value, {}, where, tally, 1)
 
 
 def _build(
-    parent: etree._Element | None, name: str, value: Any, scope: dict[str | None, str], where: str
+    parent: etree._Element | None,
+    name: str,
+    value: Any,
+    scope: dict[str | None, str],
+    where: str,
+    tally: Tally,
+    depth: int,
 ) -> etree._Element:
     decls = _declarations(value, where) if isinstance(value, dict) else {}
     inner = {**scope, **decls}
@@ -134,9 +156,9 @@ def _build(
     if value is None:
         el.set(_NIL, "true")
     elif isinstance(value, dict):
-        _fill(el, value, inner, where)
+        _fill(el, value, inner, where, tally, depth)
     else:
-        _set_text(el, _scalar(value, where), where)
+        _set_text(el, _scalar(value, where), where, tally)
     return el
 
 
@@ -150,26 +172,33 @@ def _declarations(obj: dict[str, Any], where: str) -> dict[str | None, str]:
     return out
 
 
-def _fill(el: etree._Element, obj: dict[str, Any], scope: dict[str | None, str], where: str) -> None:
+def _fill(
+    el: etree._Element, obj: dict[str, Any], scope: dict[str | None, str], where: str, tally: Tally, depth: int
+) -> None:
+    attributes = children = 0
     for key, value in obj.items():
         at = f"{where}/{_pointer(key)}"
         if key == "@xmlns" or key.startswith("@xmlns:"):
             continue
         if key.startswith("@"):
+            attributes += 1
+            tally.attributes(attributes, el, at)
             tag, text = _attr_tag(key[1:], scope, at), _scalar(value, at)
+            tally.text(text, at)
             try:
                 el.set(tag, text)
             except ValueError as err:
                 raise FormatError(f"cannot set attribute {key[1:]!r}: {err}", where=at) from None
         elif key == TEXT:
-            _set_text(el, _scalar(value, at), at)
-        elif isinstance(value, list):
-            for i, item in enumerate(value):
-                if isinstance(item, list):
-                    raise FormatError("a list inside a list has no XML form", where=f"{at}/{i}")
-                _build(el, key, item, scope, f"{at}/{i}")
+            _set_text(el, _scalar(value, at), at, tally)
         else:
-            _build(el, key, value, scope, at)
+            for i, item in enumerate(value) if isinstance(value, list) else ((None, value),):
+                at_item = at if i is None else f"{at}/{i}"
+                if isinstance(item, list):
+                    raise FormatError("a list inside a list has no XML form", where=at_item)
+                children += 1
+                tally.node(depth + 1, children, at_item)
+                _build(el, key, item, scope, at_item, tally, depth + 1)
 
 
 def _tag(name: str, scope: dict[str | None, str], where: str) -> str:
@@ -209,7 +238,8 @@ def _scalar(value: Any, where: str) -> str:
     raise FormatError(f"expected text, a number or a boolean here, got {type(value).__name__}", where=where)
 
 
-def _set_text(el: etree._Element, text: str, where: str) -> None:
+def _set_text(el: etree._Element, text: str, where: str, tally: Tally) -> None:
+    tally.text(text, where)
     try:
         el.text = text or None
     except ValueError as err:

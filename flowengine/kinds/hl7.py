@@ -20,7 +20,7 @@ from flowengine.expressions import Template
 from flowengine.formats import hl7
 from flowengine.formats.hl7.ack import APPLICATION_INTERNAL_ERROR
 from flowengine.formats.hl7.body import ER7_TYPE, JSON_TYPE, VIEW
-from flowengine.kinds.xml import xml_of
+from flowengine.kinds.xml import checked_limits, xml_of
 from flowengine.message import Message
 from flowengine.nodes import Transform
 from flowengine.spec import Field, KindSpec, Role
@@ -83,6 +83,11 @@ class FromFormat(Transform):
 def _build_from_json(ctx: BuildContext) -> FromFormat:
     decode = ctx.options["escapes"] == "decode"
     return FromFormat(ctx.name, "hl7.from_json", lambda m: hl7.from_json(m.json, decode=decode).to_er7())
+
+
+def _build_from_xml(ctx: BuildContext) -> FromFormat:
+    checked_limits(ctx)
+    return FromFormat(ctx.name, "hl7.from_xml", lambda m: hl7.from_xml(xml_of(m)))
 
 
 class Hl7Ack(Transform):
@@ -166,7 +171,7 @@ FROM_XML = KindSpec(
     name="hl7.from_xml",
     role=Role.TRANSFORM,
     summary="Turn HL7 v2 XML (hl7.to_xml's shape, or the standard urn:hl7-org:v2xml encoding) into ER7.",
-    build=lambda ctx: FromFormat(ctx.name, "hl7.from_xml", lambda m: hl7.from_xml(xml_of(m))),
+    build=_build_from_xml,
 )
 
 ACK = KindSpec(

@@ -16,10 +16,18 @@ from lxml import etree
 
 from flowengine import formats
 from flowengine.build import BuildContext
-from flowengine.errors import BadMessage, NodeFailed, ValidationFailed
+from flowengine.errors import (
+    BadMessage,
+    MessageError,
+    MessageTooComplex,
+    MessageTooLarge,
+    NodeFailed,
+    ValidationFailed,
+)
 from flowengine.expressions import Template
 from flowengine.files import FileRefused, FileRoot
-from flowengine.formats import xmljson, xmlsafe
+from flowengine.formats import xmljson, xmllimits, xmlsafe
+from flowengine.formats.xmllimits import XmlLimitExceeded, XmlLimits
 from flowengine.message import Message
 from flowengine.nodes import Transform
 from flowengine.spec import Field, KindSpec, MappingUse, Role
@@ -32,13 +40,31 @@ def _parse(msg: Message) -> etree._Element:
     try:
         return xmlsafe.parse(msg.body)
     except formats.FormatError as err:
-        raise BadMessage(f"body is not acceptable XML: {err}") from None
+        raise refusal(err, "body is not acceptable XML") from None
 
 
 def xml_of(msg: Message) -> etree._Element:
-    """The body's root element (parsed once per message); BadMessage if it is not XML."""
+    """The body's root element, parsed once per message: the one way kinds and views read XML.
+
+    BadMessage if it is not XML; MessageTooLarge / MessageTooComplex past an XML limit.
+    """
     root: etree._Element = msg.view("xml", _parse)
     return root
+
+
+def refusal(err: formats.FormatError, what: str) -> MessageError:
+    """The message error for bad XML: past a size limit 413, past a shape limit 422, else 400."""
+    if isinstance(err, XmlLimitExceeded):
+        return (MessageTooLarge if err.too_large else MessageTooComplex)(f"XML refused: {err}")
+    return BadMessage(f"{what}: {err}")
+
+
+def checked_limits(ctx: BuildContext) -> XmlLimits:
+    """The process's XML limits; a bad FLOWENGINE_XML_MAX_* value fails the flow at this node."""
+    try:
+        return xmllimits.configured()
+    except ValueError as err:
+        raise ctx.fail(f"XML limits: {err}") from None
 
 
 def xpath_value(result: Any) -> Any:
@@ -100,6 +126,7 @@ def _put(target: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
 
 
 def _build_xpath(ctx: BuildContext) -> XPathExtract:
+    checked_limits(ctx)
     namespaces = ctx.options.get("namespaces") or None
     fields = []
     for entry in ctx.mapping:
@@ -152,15 +179,15 @@ class _RootResolver(etree.Resolver):
 
 def _load(ctx: BuildContext, option: str) -> etree._ElementTree:
     path, data = ctx.read_file(option)
-    parser = xmlsafe.make_parser()
-    parser.resolvers.add(_RootResolver(ctx.files))
+    parser = xmlsafe.make_parser(base_url_resolver=_RootResolver(ctx.files))
     try:
-        return xmlsafe.parse(data, parser=parser, base_url=str(path)).getroottree()
+        return xmlsafe.parse_document(data, parser=parser, base_url=str(path))
     except formats.FormatError as err:
         raise ctx.fail(f"cannot read '{ctx.options[option]}': {err}", option, code="E150") from None
 
 
 def _build_xslt(ctx: BuildContext) -> Xslt:
+    checked_limits(ctx)
     tree = _load(ctx, "file")
     try:
         transform = etree.XSLT(tree, access_control=etree.XSLTAccessControl.DENY_ALL)
@@ -172,16 +199,17 @@ def _build_xslt(ctx: BuildContext) -> Xslt:
 
 # --- xml.from_json / xml.to_json ----------------------------------------------------
 class FromJson(Transform):
-    def __init__(self, name: str, root: str | None, pretty: bool) -> None:
+    def __init__(self, name: str, root: str | None, pretty: bool, limits: XmlLimits) -> None:
         super().__init__(name, "xml.from_json")
         self.root = root
         self.pretty = pretty
+        self.limits = limits
 
     def process(self, msg: Message) -> Message:
         try:
-            tree = xmljson.from_json(msg.json, root=self.root)
+            tree = xmljson.from_json(msg.json, root=self.root, limits=self.limits)
         except formats.FormatError as err:
-            raise BadMessage(f"cannot write this JSON as XML: {err}") from None
+            raise refusal(err, "cannot write this JSON as XML") from None
         body = etree.tostring(tree, xml_declaration=True, encoding="UTF-8", pretty_print=self.pretty)
         return msg.derive(body=body, content_type=XML_TYPE)
 
@@ -193,6 +221,11 @@ class ToJson(Transform):
 
     def process(self, msg: Message) -> Message:
         return msg.derive(json=xmljson.to_json(xml_of(msg), lists=self.lists))
+
+
+def _build_to_json(ctx: BuildContext) -> ToJson:
+    checked_limits(ctx)
+    return ToJson(ctx.name, frozenset(ctx.options.get("lists", ())))
 
 
 # --- xml.validate -------------------------------------------------------------------
@@ -212,6 +245,7 @@ class XsdValidate(Transform):
 
 
 def _build_validate(ctx: BuildContext) -> XsdValidate:
+    checked_limits(ctx)
     tree = _load(ctx, "schema")
     try:
         return XsdValidate(ctx.name, etree.XMLSchema(tree))
@@ -256,7 +290,7 @@ FROM_JSON = KindSpec(
     name="xml.from_json",
     role=Role.TRANSFORM,
     summary="Write a JSON body as XML with the reversible convention of docs/formats/xml.md.",
-    build=lambda ctx: FromJson(ctx.name, ctx.options.get("root"), ctx.options["pretty"]),
+    build=lambda ctx: FromJson(ctx.name, ctx.options.get("root"), ctx.options["pretty"], checked_limits(ctx)),
     options={
         "root": Field(
             {"type": "string", "minLength": 1},
@@ -270,7 +304,7 @@ TO_JSON = KindSpec(
     name="xml.to_json",
     role=Role.TRANSFORM,
     summary="Read an XML body as JSON with the reversible convention of docs/formats/xml.md.",
-    build=lambda ctx: ToJson(ctx.name, frozenset(ctx.options.get("lists", ()))),
+    build=_build_to_json,
     options={
         "lists": Field(
             {"type": "array", "items": {"type": "string"}},

@@ -130,10 +130,12 @@ class Hl7Message:
 
         `hl7.rows("OBX", code="3.1", value="5", units="6.1")` lists every result.
         """
-        out = []
-        for i in range(1, self.count(segment_id) + 1):
-            out.append({k: lookup(self, f"{segment_id}[{i}]-{rel}", raw=False) for k, rel in columns.items()})
-        return out
+        # one pass over the segments: looking each one up by index would be quadratic
+        only = {k: f"{segment_id}-{rel}" for k, rel in columns.items()}
+        return [
+            {k: lookup(Hl7Message((seg,), self.separators, self.charset), p, raw=False) for k, p in only.items()}
+            for seg in self.all(segment_id)
+        ]
 
     def __repr__(self) -> str:
         return f"<Hl7Message {self.message_type or '?'} {self.control_id!r} ({len(self.segments)} segments)>"

@@ -18,6 +18,10 @@ element, as Mirth does), and the standard HL7 v2 XML encoding
 `ORU_R01.PATIENT_RESULT`), placing every element by the number its name ends
 with, so sparse documents fill the gaps with empty fields. The standard
 encoding carries decoded text, which is escaped on the way back to ER7.
+
+Gap filling is bounded: a document may leave at most `MAX_GAPS` positions
+empty in all, so `<PID.99999999>` is refused instead of making 99,999,999
+empty fields.
 """
 
 from __future__ import annotations
@@ -35,6 +39,26 @@ ROOT = "HL7Message"
 V2XML = "urn:hl7-org:v2xml"
 _SEGMENT = re.compile(r"[A-Z][A-Z0-9]{2}")
 _POSITION = re.compile(r"\.([1-9]\d*)$")
+MAX_GAPS = 100_000
+"""Empty fields, components and subcomponents one document may leave to be filled in."""
+
+
+class _Gaps:
+    """What is left of a document's gap-filling allowance."""
+
+    __slots__ = ("left",)
+
+    def __init__(self) -> None:
+        self.left = MAX_GAPS
+
+    def fill(self, highest: int, present: int, el: etree._Element) -> None:
+        self.left -= highest - present
+        if self.left < 0:
+            raise FormatError(
+                f"<{etree.QName(el).localname}> numbers its children up to {highest}: the document leaves more "
+                f"than {MAX_GAPS} positions empty",
+                where=f"line {el.sourceline}",
+            )
 
 
 def to_xml(msg: Hl7Message) -> etree._Element:
@@ -66,11 +90,12 @@ def from_xml(root: etree._Element) -> str:
     standard = etree.QName(root).namespace == V2XML
     local = etree.QName(root).localname
     seps = _separators(root)
+    gaps = _Gaps()
     if local != ROOT and _SEGMENT.fullmatch(local):
-        return _segment(root, seps, standard).to_er7(seps)
+        return _segment(root, seps, standard, gaps).to_er7(seps)
     if local != ROOT and _POSITION.search(local):
-        return _field([root], seps, standard)
-    segments = [_segment(el, seps, standard) for el in _segment_elements(root)]
+        return _field([root], seps, standard, gaps)
+    segments = [_segment(el, seps, standard, gaps) for el in _segment_elements(root)]
     if not segments:
         raise FormatError(f"<{local}> holds no HL7 segment elements", where=f"line {root.sourceline}")
     return Hl7Message(tuple(segments), seps).to_er7()
@@ -104,21 +129,24 @@ def _position(el: etree._Element) -> int:
         raise FormatError(
             f"element <{etree.QName(el).localname}> has no position number (e.g. PID.5)", where=f"line {el.sourceline}"
         )
+    if len(m.group(1)) > 9:
+        raise FormatError(f"position number {m.group(1)[:12]}... is too large", where=f"line {el.sourceline}")
     return int(m.group(1))
 
 
-def _segment(el: etree._Element, seps: Separators, standard: bool) -> Segment:
+def _segment(el: etree._Element, seps: Separators, standard: bool, gaps: _Gaps) -> Segment:
     seg_id = etree.QName(el).localname
     by_number: dict[int, list[etree._Element]] = {}
     for child in el:
         if isinstance(child.tag, str):
             by_number.setdefault(_position(child), []).append(child)
     count = max(by_number, default=0)
+    gaps.fill(count, len(by_number), el)
     literal = seg_id in HEADER_SEGMENTS
     fields = [
         (by_number[n][0].text or "")
         if literal and n <= 2 and n in by_number
-        else _field(by_number.get(n, []), seps, standard)
+        else _field(by_number.get(n, []), seps, standard, gaps)
         for n in range(1, count + 1)
     ]
     if literal and count >= 1:
@@ -128,11 +156,11 @@ def _segment(el: etree._Element, seps: Separators, standard: bool) -> Segment:
     return Segment(seg_id, tuple(fields))
 
 
-def _field(reps: list[etree._Element], seps: Separators, standard: bool) -> str:
-    return seps.repetition.join(_joined(r, seps, standard, (seps.component, seps.subcomponent)) for r in reps)
+def _field(reps: list[etree._Element], seps: Separators, standard: bool, gaps: _Gaps) -> str:
+    return seps.repetition.join(_joined(r, seps, standard, (seps.component, seps.subcomponent), gaps) for r in reps)
 
 
-def _joined(el: etree._Element, seps: Separators, standard: bool, delimiters: tuple[str, ...]) -> str:
+def _joined(el: etree._Element, seps: Separators, standard: bool, delimiters: tuple[str, ...], gaps: _Gaps) -> str:
     """An element's value: its text, or its numbered children joined with the next delimiter."""
     children = [c for c in el if isinstance(c.tag, str)]
     if not children:
@@ -143,7 +171,8 @@ def _joined(el: etree._Element, seps: Separators, standard: bool, delimiters: tu
             f"<{etree.QName(el).localname}> nests deeper than subcomponents", where=f"line {el.sourceline}"
         )
     by_number = {_position(c): c for c in children}
+    gaps.fill(max(by_number), len(by_number), el)
     return delimiters[0].join(
-        _joined(by_number[i], seps, standard, delimiters[1:]) if i in by_number else ""
+        _joined(by_number[i], seps, standard, delimiters[1:], gaps) if i in by_number else ""
         for i in range(1, max(by_number) + 1)
     )

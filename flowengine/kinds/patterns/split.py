@@ -17,7 +17,8 @@ from lxml import etree
 
 from flowengine.build import BuildContext
 from flowengine.errors import BadMessage, NodeFailed
-from flowengine.formats import FormatError, hl7, xmlsafe
+from flowengine.formats import FormatError, hl7
+from flowengine.kinds.xml import checked_limits, xml_of
 from flowengine.message import Message
 from flowengine.nodes import Transform
 from flowengine.spec import Field, KindSpec, Role
@@ -64,6 +65,7 @@ def _by_expression(ctx: BuildContext) -> Cut:
 
 
 def _by_xpath(ctx: BuildContext) -> Cut:
+    checked_limits(ctx)
     try:
         select = etree.XPath(ctx.options["xpath"], namespaces=ctx.options.get("namespaces") or None)
     except etree.XPathSyntaxError as err:
@@ -72,9 +74,7 @@ def _by_xpath(ctx: BuildContext) -> Cut:
 
     def cut(msg: Message) -> list[Piece]:
         try:
-            found = select(xmlsafe.parse(msg.body))
-        except FormatError as err:
-            raise BadMessage(f"body is not XML: {err}") from None
+            found = select(xml_of(msg))
         except etree.XPathEvalError as err:
             raise NodeFailed(f"XPath `{expr}` failed: {err}") from None
         if not isinstance(found, list) or not all(isinstance(e, etree._Element) for e in found):
