@@ -104,12 +104,13 @@ def _repeat(seq: Any, times: int) -> Any:
 
 def mul(a: Any, b: Any) -> Any:
     """`a * b`: a repeated string or list within its cap, an integer within its digits."""
-    if type(a) is float or type(b) is float:
+    ta, tb = type(a), type(b)
+    if ta is float or tb is float:
+        return a * b
+    if ta is int and tb is int and a.bit_length() + b.bit_length() <= _BITS:
         return a * b
     if isinstance(a, int) and isinstance(b, int):
-        if a.bit_length() + b.bit_length() > _BITS + 1:
-            raise too_many_digits()
-        return check_size(a * b)
+        raise too_many_digits()
     if isinstance(b, int) and isinstance(a, (str, list, tuple)):
         return _repeat(a, b)
     if isinstance(a, int) and isinstance(b, (str, list, tuple)):
@@ -118,10 +119,16 @@ def mul(a: Any, b: Any) -> Any:
 
 
 def add(a: Any, b: Any) -> Any:
-    """`a + b`, with joined strings and lists within their caps."""
-    if type(a) is float or type(a) is int:
-        return check_size(a + b)
-    if isinstance(a, (str, list, tuple)) and isinstance(b, (str, list, tuple)):
+    """`a + b`, with joined strings and lists within their caps (and integers: `x = x + x`
+    in a loop doubles)."""
+    result = a + b if type(a) is not str and type(a) is not list else _joined(a, b)
+    if type(result) is int and result.bit_length() > _BITS:
+        raise too_many_digits()
+    return result
+
+
+def _joined(a: Any, b: Any) -> Any:
+    if isinstance(b, (str, list, tuple)):
         size = len(a) + len(b)
         if size > (_TEXT if isinstance(a, str) else _ITEMS):
             raise text_too_long(size) if isinstance(a, str) else too_many_items(size)

@@ -27,6 +27,7 @@ from markupsafe import Markup
 from flowengine.limits import LIMITS, check_size, text_too_long
 
 _SCALARS = frozenset({str, int, float, bool, type(None), Markup})
+_NUMBER_TEXT = 330  # `'%f' % 1e308` is 316 characters
 NOT_DATA = "only data (text, numbers, true/false, null, lists and objects of those) can become text"
 
 
@@ -37,8 +38,10 @@ def text_size(value: Any) -> int:
     kind = type(value)
     if kind is str:
         return len(value)
+    if kind is int or kind is float:
+        return _NUMBER_TEXT if kind is float else value.bit_length() // 3 + 2
     if kind in _SCALARS and kind is not Markup:
-        return 24
+        return 5
     size, stack = 0, [value]
     while stack:
         item = stack.pop()
@@ -46,7 +49,7 @@ def text_size(value: Any) -> int:
         if isinstance(item, str):
             size += len(item) + 2
         elif kind in _SCALARS or isinstance(item, Undefined):
-            size += 24 if kind is int or kind is float else 5
+            size += _NUMBER_TEXT if kind is int or kind is float else 5
         elif kind is list or kind is tuple:
             size += 2
             stack.extend(item)
@@ -63,6 +66,9 @@ def text_size(value: Any) -> int:
 
 def require_plain(value: Any) -> Any:
     """`value` if it is data no longer than the text cap as text (see `text_size`)."""
+    kind = type(value)
+    if kind is int or kind is float or (kind is str and len(value) <= LIMITS.max_text):  # most values, at once
+        return value
     text_size(value)
     return value
 
@@ -70,7 +76,10 @@ def require_plain(value: Any) -> Any:
 def _estimate(base: int, parts: int, widest: int, values: Sequence[Any]) -> None:
     """Refuse a formatting that could write more than the text cap: a format string of `base`
     characters with `parts` conversions, each at most `widest` wide or the longest value."""
-    size = base + parts * max(widest, max((text_size(v) for v in values), default=0))
+    longest = 0
+    for value in values:
+        longest = max(longest, len(value) if type(value) is str else text_size(value))
+    size = base + parts * (widest + longest)
     if size > LIMITS.max_text:
         raise text_too_long(size)
 
