@@ -23,7 +23,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from flowengine.errors import MessageError, NodeFailed
 from flowengine.fastexpr import compile_fast
-from flowengine.limits import LIMITS, text_too_long
+from flowengine.limits import LIMITS, LimitExceeded, text_too_long
 from flowengine.message import Message
 from flowengine.sandbox import DataSandbox
 from flowengine.sandbox_filters import BUDGET
@@ -66,10 +66,11 @@ _ESCAPED = DataSandbox(autoescape=True)
 class ExpressionError(ValueError):
     """An expression or template that does not compile; `hint` may suggest a fix."""
 
-    def __init__(self, message: str, hint: str | None = None, line: int = 1) -> None:
+    def __init__(self, message: str, hint: str | None = None, line: int = 1, code: str | None = None) -> None:
         super().__init__(message)
         self.hint = hint
         self.line = line
+        self.code = code
 
 
 def _free_names(env: SandboxedEnvironment, tree: nodes.Template) -> frozenset[str]:
@@ -103,7 +104,23 @@ def _compiled(source: str) -> tuple[frozenset[str], Any]:
     needs = _free_names(_PLAIN, tree)
     jinja = _PLAIN.compile_expression(source, undefined_to_none=False)
     fast = compile_fast(_PLAIN, tree.body[0].nodes[0], VIEWS)  # type: ignore[attr-defined]
+    if fast is not None and not needs and not any(True for _ in tree.find_all(nodes.Call)):
+        _constant_within_caps(fast)
     return needs, fast or (lambda msg: jinja(**_context(needs, msg)))
+
+
+def _constant_within_caps(fast: Callable[[Any], Any]) -> None:
+    """An expression that reads nothing gives every message the same value: one over a cap
+    (`'a' * 10 ** 9`) is a load-time error (E132) rather than a failure of every message.
+    The checked operations refuse before they build, so this costs microseconds."""
+    try:
+        fast(None)
+    except LimitExceeded as err:
+        raise ExpressionError(
+            f"the value is over a cap: {err}", "read the size from the message, or lower it", code="E132"
+        ) from None
+    except Exception:  # any other failure is the message's, reported when one runs
+        pass
 
 
 class Expression:

@@ -118,3 +118,10 @@ async def test_template_loops_and_output_are_capped():
     out, failed = await _through(output, [{"n": 100_000, "s": "x" * 100}, {"n": 2, "s": "x"}])
     assert "FLOWENGINE_EXPR_MAX_TEXT" in failed[0].headers["error-message"]
     assert [m.text for m in out] == ["xx"]
+
+
+def test_a_constant_over_a_cap_is_a_load_time_error_e132():
+    with pytest.raises(ExpressionError) as err:
+        Expression('"-" * 10 ** 9')
+    assert err.value.code == "E132" and "FLOWENGINE_EXPR_MAX_TEXT" in str(err.value)
+    assert Expression('"-" * 10')(MSG) == "-" * 10
