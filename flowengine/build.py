@@ -62,7 +62,9 @@ class BuildContext:
         try:
             return Expression(source)
         except ExpressionError as err:
-            raise BuildError(f"expression does not compile: {err}", span, code="E130", hint=err.hint) from None
+            raise BuildError(
+                f"expression does not compile: {err}", span, code=err.code or "E130", hint=err.hint
+            ) from None
 
     def option_expression(self, option: str) -> Expression:
         return self.expression(self.options[option], self.span_of(option))

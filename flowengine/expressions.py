@@ -12,19 +12,21 @@ from __future__ import annotations
 
 import difflib
 import functools
-import time
-import uuid
-from collections.abc import Callable
+import itertools
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import jinja2
 from jinja2 import meta, nodes
-from jinja2.runtime import Namespace, new_context
+from jinja2.runtime import new_context
 from jinja2.sandbox import SandboxedEnvironment
 
 from flowengine.errors import MessageError, NodeFailed
 from flowengine.fastexpr import compile_fast
+from flowengine.limits import LIMITS, LimitExceeded, text_too_long
 from flowengine.message import Message
+from flowengine.sandbox import DataSandbox
+from flowengine.sandbox_filters import BUDGET
 from flowengine.targets import resolve
 
 # Names an expression can read, each computed from the message on demand.
@@ -57,49 +59,23 @@ def _lazy_view(target: str) -> Callable[[Message], Any]:
     return first_use
 
 
-class _DataSandbox(SandboxedEnvironment):
-    """The sandbox, with `a.b` on a JSON object meaning its key `b`, never a dict method.
-
-    Plain Jinja tries attributes first, so `body.items` would be `dict.items`;
-    message data is data, so objects answer with their keys only.
-    """
-
-    def getattr(self, obj: Any, attribute: str) -> Any:
-        if type(obj) is dict:
-            try:
-                return obj[attribute]
-            except KeyError:
-                return self.undefined(obj=obj, name=attribute)
-        if type(obj) is Namespace and not attribute.startswith("_"):
-            # What the sandbox answers, without its checks: a namespace holds data only, and
-            # a name without a leading underscore is never internal (`total.cents` in a loop).
-            try:
-                return getattr(obj, attribute)
-            except AttributeError:
-                return self.undefined(obj=obj, name=attribute)
-        return super().getattr(obj, attribute)
-
-
-def _make_env(autoescape: bool) -> SandboxedEnvironment:
-    env = _DataSandbox(undefined=jinja2.ChainableUndefined, autoescape=autoescape, keep_trailing_newline=True)
-    env.globals.update(now=time.time, uuid=lambda: uuid.uuid4().hex)
-    return env
-
-
-_PLAIN = _make_env(autoescape=False)
-_ESCAPED = _make_env(autoescape=True)
+_PLAIN = DataSandbox(autoescape=False)
+_ESCAPED = DataSandbox(autoescape=True)
 
 
 class ExpressionError(ValueError):
     """An expression or template that does not compile; `hint` may suggest a fix."""
 
-    def __init__(self, message: str, hint: str | None = None, line: int = 1) -> None:
+    def __init__(self, message: str, hint: str | None = None, line: int = 1, code: str | None = None) -> None:
         super().__init__(message)
         self.hint = hint
         self.line = line
+        self.code = code
 
 
 def _free_names(env: SandboxedEnvironment, tree: nodes.Template) -> frozenset[str]:
+    if any(n.name == "self" for n in tree.find_all(nodes.Name)):
+        raise ExpressionError("'self' is not readable in flows", "readable names: " + ", ".join(sorted(VIEWS)))
     names = meta.find_undeclared_variables(tree) - set(env.globals)
     unknown = sorted(n for n in names if n not in VIEWS)
     if unknown:
@@ -128,7 +104,23 @@ def _compiled(source: str) -> tuple[frozenset[str], Any]:
     needs = _free_names(_PLAIN, tree)
     jinja = _PLAIN.compile_expression(source, undefined_to_none=False)
     fast = compile_fast(_PLAIN, tree.body[0].nodes[0], VIEWS)  # type: ignore[attr-defined]
+    if fast is not None and not needs and not any(True for _ in tree.find_all(nodes.Call)):
+        _constant_within_caps(fast)
     return needs, fast or (lambda msg: jinja(**_context(needs, msg)))
+
+
+def _constant_within_caps(fast: Callable[[Any], Any]) -> None:
+    """An expression that reads nothing gives every message the same value: one over a cap
+    (`'a' * 10 ** 9`) is a load-time error (E132) rather than a failure of every message.
+    The checked operations refuse before they build, so this costs microseconds."""
+    try:
+        fast(None)
+    except LimitExceeded as err:
+        raise ExpressionError(
+            f"the value is over a cap: {err}", "read the size from the message, or lower it", code="E132"
+        ) from None
+    except Exception:  # any other failure is the message's, reported when one runs
+        pass
 
 
 class Expression:
@@ -195,14 +187,29 @@ class Template:
         return "{{" not in self.source and "{%" not in self.source
 
     def render(self, msg: Message) -> str:
+        """The text, or NodeFailed; over a cap (`limits`), LimitExceeded with the reason."""
         tpl = self._tpl
         try:
-            names = {**self._globals, **_context(self.needs, msg)}
-            return "".join(tpl.root_render_func(new_context(tpl.environment, tpl.name, tpl.blocks, names, shared=True)))
+            names = {**self._globals, **_context(self.needs, msg), BUDGET: [LIMITS.max_loop]}
+            chunks = tpl.root_render_func(new_context(tpl.environment, tpl.name, tpl.blocks, names, shared=True))
+            return _joined(chunks)
         except MessageError:
             raise
         except Exception as err:
             raise NodeFailed(f"template failed: {err}") from err
+
+
+def _joined(chunks: Iterator[str]) -> str:
+    """The chunks a render yields, joined, refused as soon as they pass the text cap. Each
+    chunk is within the cap already (the sandbox writes nothing longer), so joining them 64
+    at a time overshoots by a bounded amount and costs one C-level join for most templates."""
+    out, size, cap = "", 0, LIMITS.max_text
+    while part := "".join(itertools.islice(chunks, 64)):
+        size += len(part)
+        if size > cap:
+            raise text_too_long(size)
+        out += part
+    return out
 
 
 def _syntax_message(err: jinja2.TemplateSyntaxError, source: str) -> str:
@@ -214,6 +221,6 @@ def _filter_hint(err: jinja2.TemplateSyntaxError) -> str | None:
     text = err.message or ""
     if text.startswith("No filter named"):
         name = text.split("'")[1] if "'" in text else ""
-        close = difflib.get_close_matches(name, _PLAIN.filters, n=1)
+        close = difflib.get_close_matches(name, [f for f in _PLAIN.filters if ":" not in f], n=1)
         return f"did you mean '{close[0]}'?" if close else None
     return None

@@ -7,7 +7,8 @@ builds a closure per node that does only the node's own work. Semantics are
 Jinja's own, because every operation that the sandbox guards goes through the
 same environment: attribute and item access (`env.getattr` / `env.getitem`,
 with our data-first rule for JSON objects), filters and tests (`call_filter`,
-`call_test`), and a missing member is the environment's undefined object. A
+`call_test`), the capped operators and `~` (`sandbox.BINARY`, `concat`), and a
+missing member is the environment's undefined object. A
 node kind this module does not handle (a call of anything but a known global,
 for instance) makes `compile_fast` return None, and the caller keeps Jinja's
 evaluator: the fast path is an optimisation, never a second language.
@@ -25,19 +26,18 @@ from jinja2.sandbox import SandboxedEnvironment
 from jinja2.utils import _PassArg
 
 from flowengine.message import Message
+from flowengine.sandbox import BINARY
+from flowengine.sandbox_filters import concat
 
 Fn = Callable[[Message], Any]
 View = Callable[[Message], Any]
 
 _BINARY: dict[type[nodes.BinExpr], Callable[[Any, Any], Any]] = {
-    nodes.Add: operator.add,
     nodes.Sub: operator.sub,
-    nodes.Mul: operator.mul,
     nodes.Div: operator.truediv,
     nodes.FloorDiv: operator.floordiv,
-    nodes.Mod: operator.mod,
-    nodes.Pow: operator.pow,
 }
+_BINARY.update({node: BINARY[node.operator] for node in (nodes.Add, nodes.Mul, nodes.Mod, nodes.Pow)})
 _COMPARE: dict[str, Callable[[Any, Any], Any]] = {
     "eq": operator.eq,
     "ne": operator.ne,
@@ -161,8 +161,8 @@ class _Compiler:
         return lambda msg: +inner(msg)
 
     def _Concat(self, node: nodes.Concat) -> Fn:
-        parts = [self.compile(p) for p in node.nodes]
-        return lambda msg: "".join(str(p(msg)) for p in parts)
+        parts, context = [self.compile(p) for p in node.nodes], self.context.eval_ctx
+        return lambda msg: concat(context, [p(msg) for p in parts])
 
     def _Compare(self, node: nodes.Compare) -> Fn:
         first = self.compile(node.expr)

@@ -1,6 +1,7 @@
 """`Template.render` agrees with Jinja's own `render` on a sandbox without our shortcuts,
 text for text and error for error: the shared context and the namespace fast path change
-the cost of a render, never its result."""
+the cost of a render, never its result. The reference keeps the one sandbox rule that
+changes what a render writes: only data becomes text (`{{ ns }}` is refused by both)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from flowengine import expressions
 from flowengine.errors import NodeFailed
 from flowengine.expressions import Template
 from flowengine.message import Message
+from flowengine.plain import require_plain
 
 
 class _Reference(SandboxedEnvironment):
@@ -28,7 +30,9 @@ class _Reference(SandboxedEnvironment):
 
 
 def _reference(autoescape: bool) -> SandboxedEnvironment:
-    env = _Reference(undefined=jinja2.ChainableUndefined, autoescape=autoescape, keep_trailing_newline=True)
+    env = _Reference(
+        undefined=jinja2.ChainableUndefined, autoescape=autoescape, keep_trailing_newline=True, finalize=require_plain
+    )
     env.globals.update(expressions._PLAIN.globals)
     return env
 
