@@ -31,20 +31,37 @@ def mutants(draw: st.DrawFn) -> bytes:
     data = bytearray(draw(st.sampled_from(SEEDS)))
     for _ in range(draw(st.integers(1, 4))):
         pos = draw(st.integers(0, len(data)))
-        op = draw(st.sampled_from(["flip", "invalid", "brackets", "nest", "truncate"]))
+        op = draw(st.sampled_from(["nest", "operators", "invalid", "flip", "brackets", "truncate"]))
         if op == "flip" and pos < len(data):
             data[pos] ^= 1 << draw(st.integers(0, 7))
         elif op == "invalid":
             data[pos:pos] = draw(st.sampled_from([b"\xff", b"\xe9", b"\xed\xa0\x80", b"\xc3", b"\xef\xbb\xbf"]))
         elif op == "brackets":
-            data[pos:pos] = draw(BRACKETS) * draw(st.integers(1, 3000))
-        elif op == "nest":
+            data[pos:pos] = draw(BRACKETS) * draw(st.sampled_from([3000, 1]))
+        elif op == "nest":  # a deep value where the grammar takes one: it parses, then recurses
             opener, closer = draw(st.sampled_from([(b"[", b"]"), (b"(", b")"), (b"{a: ", b"}")]))
-            depth = draw(st.integers(20, 2000))
-            data[pos:pos] = opener * depth + b"1" + closer * depth
+            depth = draw(st.sampled_from([2000, 300, 40]))
+            at, prefix = _value_position(data, draw)
+            data[at:at] = prefix + opener * depth + b"1" + closer * depth + (b", " if prefix else b"")
+        elif op == "operators":  # in a mapping, a condition or a template: nests in Jinja's parser
+            at, prefix = _value_position(data, draw)
+            piece = draw(st.sampled_from([b"not ", b"- ", b"(", b"|lower", b".a", b"+1", b"{% if 1 %}"]))
+            data[at:at] = piece * draw(st.sampled_from([600, 80])) + (b"1" if piece in (b"not ", b"- ") else b"")
         else:
             del data[pos:]
     return bytes(data)
+
+
+def _value_position(data: bytearray, draw: st.DrawFn) -> tuple[int, bytes]:
+    """Just after an option list's `(` (with a key to make it an option) or after a `: `, an
+    `"` or `{{ `: where a value, an expression or a template's text begins."""
+    starts = [(i + 1, b"x: ") for i, b in enumerate(data) if b == ord("(")]
+    for mark in (b": ", b'"', b"{{ ", b"when "):
+        at = data.find(mark)
+        while at >= 0:
+            starts.append((at + len(mark), b""))
+            at = data.find(mark, at + 1)
+    return draw(st.sampled_from(starts)) if starts else (0, b"")
 
 
 def _assert_located(diagnostics: list, path: Path) -> None:
@@ -69,7 +86,7 @@ def _lint_fmt_graph(path: Path) -> None:
             export(flow)
 
 
-@settings(max_examples=150, deadline=None, derandomize=True, database=None,
+@settings(max_examples=100, deadline=None, derandomize=True, database=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(mutants())
 def test_mutated_flow_bytes_yield_diagnostics_only(tmp_path, data):
