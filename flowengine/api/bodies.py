@@ -48,8 +48,9 @@ async def flow_text(request: Request, limit: int) -> FlowText:
         try:
             return FlowText(source=source.decode(body, "<request>"))
         except source.SourceError as err:
-            d = err.diagnostic
-            raise ApiError(422, "invalid_flow", d.headline(), extra={"diagnostics": [d.to_json()]}) from None
+            d = err.diagnostic  # the document `flowengine lint --format json` prints for such a file
+            report = {"files": [d.span.file], "errors": 1, "warnings": 0, "diagnostics": [d.to_json()]}
+            raise ApiError(422, "invalid_flow", d.headline(), extra=report) from None
     raise ApiError(
         415,
         "unsupported_media",
