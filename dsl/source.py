@@ -11,12 +11,14 @@ which no UTF-8 file can: `check_text` reports those the same way.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from dsl.ast import Span
 from dsl.diagnostics import Diagnostic
 
 BOM = b"\xef\xbb\xbf"
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _HINT = "save the file as UTF-8 (e.g. `iconv -f latin1 -t utf-8`)"
 
 
@@ -51,14 +53,15 @@ def read(path: Path) -> str:
 
 def check_text(text: str, path: str = "<string>") -> Diagnostic | None:
     """E005 at the first lone surrogate of already decoded text, else None."""
-    for i, ch in enumerate(text):
-        if "\ud800" <= ch <= "\udfff":
-            offset = len(text[:i].encode("utf-8"))
-            line = text.count("\n", 0, i) + 1
-            col = i - (text.rfind("\n", 0, i) + 1) + 1
-            message = f"not UTF-8 at byte {offset}: lone surrogate U+{ord(ch):04X}"
-            return Diagnostic("E005", message, Span(path, line, col, line, col + 1), hint=_HINT)
-    return None
+    found = _SURROGATE.search(text)
+    if found is None:
+        return None
+    i = found.start()
+    offset = len(text[:i].encode("utf-8"))
+    line = text.count("\n", 0, i) + 1
+    col = i - (text.rfind("\n", 0, i) + 1) + 1
+    message = f"not UTF-8 at byte {offset}: lone surrogate U+{ord(text[i]):04X}"
+    return Diagnostic("E005", message, Span(path, line, col, line, col + 1), hint=_HINT)
 
 
 def _bad_byte(data: bytes, offset: int, path: str) -> Diagnostic:
