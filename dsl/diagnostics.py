@@ -65,7 +65,9 @@ class Diagnostic:
 
 
 def source_line(source: str, line: int) -> str | None:
-    lines = source.splitlines()
+    """Line `line` counted as the parser counts, by LF alone (`splitlines` would also
+    break at form feeds and U+2028, and show the wrong line under a diagnostic)."""
+    lines = source.split("\n") if source else []
     if 1 <= line <= len(lines):
         return lines[line - 1].expandtabs(1)
     return None

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import math
 import os
 import re
+import sys
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,8 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
 from dsl import ast
 from dsl.diagnostics import Diagnostic
+from dsl.nesting import check_nesting
+from dsl.source import check_text
 from dsl.strings import StringSyntaxError, parse_long, parse_quoted
 
 GRAMMAR = Path(__file__).with_name("flow.lark")
@@ -82,6 +86,9 @@ def _terminal_display() -> dict[str, str]:
 def parse(text: str, path: str = "<string>") -> tuple[ast.FlowFile, list[Diagnostic]]:
     """Parse one file. Returns the AST (empty on a syntax error) and diagnostics."""
     flow_file = ast.FlowFile(path=path, text=text)
+    refused = check_text(text, path) or check_nesting(text, path)
+    if refused is not None:  # before Lark: the AST builder recurses once per bracket
+        return flow_file, [refused]
     try:
         tree = _lark().parse(text)
     except UnexpectedInput as err:
@@ -154,6 +161,20 @@ def _one_of(items: list[str]) -> str:
 def _end_position(text: str) -> tuple[int, int]:
     lines = text.split("\n")
     return len(lines), len(lines[-1]) + 1
+
+
+def _number(text: str) -> int | float | None:
+    """The value of a number token, or None when no option could hold it: an integer
+    beyond 64 bits (JSON consumers, SQLite and orjson stop there) or a float that
+    overflows to infinity. The digit count is checked before `int`, which refuses
+    strings of over 4,300 digits with a ValueError of its own."""
+    if not any(c in text for c in ".eE"):
+        if len(text.lstrip("+-")) > 19:
+            return None
+        value = int(text)
+        return value if -(2**63) <= value < 2**63 else None
+    number = float(text)
+    return number if math.isfinite(number) else None
 
 
 def _tok_span(path: str, tok: Token) -> ast.Span:
@@ -277,8 +298,15 @@ class _AstBuilder(Transformer[Token, Any]):
     def number(self, meta: Any, children: list[Token]) -> ast.ScalarValue:
         tok = children[0]
         text = str(tok)
-        is_int = not any(c in text for c in ".eE")
-        return ast.ScalarValue(int(text) if is_int else float(text), text, _tok_span(self.path, tok))
+        span = _tok_span(self.path, tok)
+        value = _number(text)
+        if value is None:
+            self.diagnostics.append(
+                Diagnostic("E006", f"number out of range: {text[:20]}{'...' if len(text) > 20 else ''}", span,
+                           hint=f"integers lie within ±2**63, other numbers within ±{sys.float_info.max:.3g}")
+            )
+            value = 0
+        return ast.ScalarValue(value, text, span)
 
     def boolean(self, meta: Any, children: list[Token]) -> ast.ScalarValue:
         tok = children[0]

@@ -62,9 +62,8 @@ class BuildContext:
         try:
             return Expression(source)
         except ExpressionError as err:
-            raise BuildError(
-                f"expression does not compile: {err}", span, code=err.code or "E130", hint=err.hint
-            ) from None
+            code = err.code or "E130"
+            raise BuildError(f"expression does not compile: {err}", span, code=code, hint=err.hint) from None
 
     def option_expression(self, option: str) -> Expression:
         return self.expression(self.options[option], self.span_of(option))
@@ -73,7 +72,9 @@ class BuildContext:
         try:
             return Template(source, autoescape=autoescape)
         except ExpressionError as err:
-            raise BuildError(f"template does not compile: {err}", span, code="E131", hint=err.hint) from None
+            raise BuildError(
+                f"template does not compile: {err}", span, code=err.code or "E131", hint=err.hint
+            ) from None
 
     def option_template(self, option: str, *, autoescape: bool = False) -> Template:
         return self.template(str(self.options[option]), self.span_of(option), autoescape=autoescape)

@@ -19,7 +19,7 @@ import httpx
 import orjson
 import typer
 
-from dsl import Diagnostic, Severity, parse
+from dsl import Diagnostic, Severity, parse, source
 from dsl.ast import Span
 from flowengine import eventloop
 from flowengine.logs import configure
@@ -187,7 +187,11 @@ def deploy(
         raise _fail(f"no such file or directory: {', '.join(missing)}", 2)
     with _client(server, cacert) as client:
         for path in find_flow_files(paths):
-            text = path.read_text(encoding="utf-8")
+            try:
+                text = source.read(path)
+            except source.SourceError as err:
+                sys.stderr.write(err.diagnostic.render(None) + "\n")
+                raise typer.Exit(1) from None
             name = _flow_name(path, text)
             resp = _call(
                 client,

@@ -72,6 +72,7 @@ def fmt(
     diff: Annotated[bool, typer.Option("--diff", help="Change nothing; print what would change")] = False,
 ) -> None:
     """Rewrite flow files in the canonical layout (comments kept)."""
+    from dsl import source
     from dsl.formatter import FormatError, format_text
 
     targets = _existing(paths or _HERE)
@@ -80,9 +81,13 @@ def fmt(
     changed = broken = 0
     files = find_flow_files(targets)
     for path in files:
-        text = path.read_text(encoding="utf-8")
         try:
+            text = source.read(path)
             formatted = format_text(text, str(path))
+        except source.SourceError as err:
+            broken += 1
+            sys.stderr.write(err.diagnostic.render(None) + "\n")
+            continue
         except FormatError as err:
             broken += 1
             sys.stderr.write("".join(d.render(text) + "\n" for d in err.diagnostics))
@@ -105,11 +110,15 @@ def fmt(
 
 
 def _format_stdin() -> int:
+    from dsl import source
     from dsl.formatter import FormatError, format_text
 
-    text = sys.stdin.read()
     try:
+        text = source.decode(sys.stdin.buffer.read(), "<stdin>")
         sys.stdout.write(format_text(text, "<stdin>"))
+    except source.SourceError as err:
+        sys.stderr.write(err.diagnostic.render(None) + "\n")
+        return 1
     except FormatError as err:
         sys.stderr.write("".join(d.render(text) + "\n" for d in err.diagnostics))
         return 1

@@ -20,7 +20,7 @@ from typing import Any
 
 import jsonschema
 
-from dsl import ast, parse
+from dsl import ast, parse, source
 from dsl.diagnostics import Diagnostic, Severity, has_errors
 from flowengine.build import BuildContext, BuildError
 from flowengine.files import FileRoot
@@ -78,10 +78,9 @@ def compile_text(
 
 def compile_file(path: Path, **kwargs: object) -> CompileResult:
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        span = ast.Span(str(path), 1, 1, 1, 1)
-        return CompileResult(diagnostics=[Diagnostic("E000", f"cannot read file: {err}", span)])
+        text = source.read(path)
+    except source.SourceError as err:
+        return CompileResult(diagnostics=[err.diagnostic])
     kwargs.setdefault("base_dir", path.parent)
     return compile_text(text, str(path), **kwargs)  # type: ignore[arg-type]
 

@@ -22,6 +22,7 @@ from jinja2.runtime import new_context
 from jinja2.sandbox import SandboxedEnvironment
 
 from flowengine.errors import MessageError, NodeFailed
+from flowengine.expression_depth import NestingTooDeep, check
 from flowengine.fastexpr import compile_fast
 from flowengine.limits import LIMITS, LimitExceeded, text_too_long
 from flowengine.message import Message
@@ -70,7 +71,7 @@ class ExpressionError(ValueError):
         super().__init__(message)
         self.hint = hint
         self.line = line
-        self.code = code
+        self.code = code  # E004 for nesting too deep; None for the caller's own code
 
 
 def _free_names(env: SandboxedEnvironment, tree: nodes.Template) -> frozenset[str]:
@@ -100,6 +101,7 @@ def _compiled(source: str) -> tuple[frozenset[str], Any]:
 
     The evaluator is a closure built from the syntax tree (`fastexpr`) where it covers the
     expression, else Jinja's own; both take the message."""
+    check(_PLAIN, source, expression=True)
     tree = _PLAIN.parse("{{ (" + source + ") }}")
     needs = _free_names(_PLAIN, tree)
     jinja = _PLAIN.compile_expression(source, undefined_to_none=False)
@@ -133,7 +135,7 @@ class Expression:
         try:
             self.needs, self._fn = _compiled(source)
         except jinja2.TemplateSyntaxError as err:
-            raise ExpressionError(_syntax_message(err, source), _filter_hint(err)) from None
+            raise ExpressionError(_syntax_message(err, source), _filter_hint(err), code=_code(err)) from None
 
     def __call__(self, msg: Message) -> Any:
         try:
@@ -160,6 +162,7 @@ def is_undefined(value: Any) -> bool:
 def _compiled_template(source: str, autoescape: bool) -> tuple[frozenset[str], jinja2.Template]:
     """Like `_compiled`, for templates."""
     env = _ESCAPED if autoescape else _PLAIN
+    check(env, source, expression=False)
     return _free_names(env, env.parse(source)), env.from_string(source)
 
 
@@ -179,7 +182,9 @@ class Template:
         try:
             self.needs, self._tpl = _compiled_template(source, autoescape)
         except jinja2.TemplateSyntaxError as err:
-            raise ExpressionError(_syntax_message(err, source), _filter_hint(err), line=err.lineno or 1) from None
+            raise ExpressionError(
+                _syntax_message(err, source), _filter_hint(err), line=err.lineno or 1, code=_code(err)
+            ) from None
         self._globals = dict(self._tpl.globals)
 
     @property
@@ -215,6 +220,10 @@ def _joined(chunks: Iterator[str]) -> str:
 def _syntax_message(err: jinja2.TemplateSyntaxError, source: str) -> str:
     msg = err.message or "syntax error"
     return msg.replace("'end of print statement'", "end of expression").rstrip(".")
+
+
+def _code(err: jinja2.TemplateSyntaxError) -> str | None:
+    return "E004" if isinstance(err, NestingTooDeep) else None
 
 
 def _filter_hint(err: jinja2.TemplateSyntaxError) -> str | None:

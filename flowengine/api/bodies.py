@@ -13,6 +13,7 @@ import orjson
 from pydantic import ValidationError
 from starlette.requests import Request
 
+from dsl import source
 from flowengine.api.errors import ApiError
 from flowengine.api.models import FlowText
 
@@ -45,9 +46,11 @@ async def flow_text(request: Request, limit: int) -> FlowText:
         return _from_json(body)
     if media in TEXT_TYPES or not media:
         try:
-            return FlowText(source=body.decode("utf-8"))
-        except UnicodeDecodeError:
-            raise ApiError(400, "bad_request", "the flow text is not UTF-8") from None
+            return FlowText(source=source.decode(body, "<request>"))
+        except source.SourceError as err:
+            d = err.diagnostic  # the document `flowengine lint --format json` prints for such a file
+            report = {"files": [d.span.file], "errors": 1, "warnings": 0, "diagnostics": [d.to_json()]}
+            raise ApiError(422, "invalid_flow", d.headline(), extra=report) from None
     raise ApiError(
         415,
         "unsupported_media",

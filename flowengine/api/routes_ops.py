@@ -30,10 +30,11 @@ PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8"
     tags=["flows"],
     response_model_exclude_none=True,
     dependencies=[Depends(require(Role.viewer))],
-    responses=responses(413, 415),
+    responses=responses(413, 415, 422),
     openapi_extra=OPENAPI_BODY,
     summary="Compile and lint flow text; start nothing",
-    description="Answers 200 with the report of `flowengine lint --format json` (warnings included), errors or not.",
+    description="Answers 200 with the report of `flowengine lint --format json` (warnings included), errors or "
+    "not; 422 with that report when a text/plain body is not UTF-8 (E005).",
 )
 async def lint(request: Request) -> LintReportModel:
     manager: FlowManager = request.app.state.manager

@@ -19,6 +19,7 @@ import jsonschema
 import yaml
 from jsonschema.exceptions import best_match
 
+from dsl import source
 from flowengine.durations import seconds
 from flowengine.flowtest.schema import SCHEMA
 
@@ -82,11 +83,14 @@ def flow_of(test_path: Path) -> Path:
 
 def load(path: Path) -> TestFile:
     try:
-        text = path.read_text(encoding="utf-8")
+        text = source.decode(path.read_bytes(), str(path))
         root = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
     except OSError as err:
         raise TestFileError(path, 1, 1, f"cannot read: {err}") from None
+    except source.SourceError as err:
+        span = err.diagnostic.span
+        raise TestFileError(path, span.line, span.col, err.diagnostic.message) from None
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)

@@ -36,6 +36,12 @@ CATALOGUE: tuple[Rule, ...] = (
     Rule("E003", "`when`/`else` arms on a node that is not declared as a `branch`",
          _flow(_IO + "  transform route {\n      when body.a -> out\n      else -> out\n  }\n  in -> route\n"),
          _flow(_IO + "  branch route {\n      when body.a -> out\n      else -> out\n  }\n  in -> route\n")),
+    Rule("E004", "nesting too deep: over 32 brackets in flow text, or an expression or template past its limits "
+         "(32 brackets, 16 blocks, 64 levels of operators)", None),
+    Rule("E005", "not UTF-8 at byte N (the file's bytes, or a lone surrogate in text from an editor)", None),
+    Rule("E006", "number out of range: an integer beyond 64 bits or a number that overflows",
+         _flow("  source in = memory.in(max_message_bytes: 1e999)\n  sink out = memory.out()\n  in -> out\n"),
+         _flow("  source in = memory.in(max_message_bytes: 1000000)\n  sink out = memory.out()\n  in -> out\n")),
     Rule("E101", "unknown node kind (with \"did you mean\")",
          _flow("  source in = memory.in()\n  sink out = memory.ot()\n  in -> out\n"), _OK),
     Rule("E102", "unknown or repeated option (with \"did you mean\")",

@@ -15,6 +15,7 @@ import jinja2
 from jinja2 import nodes
 
 from dsl import ast
+from flowengine.expression_depth import check
 from flowengine.lint_rules.base import Finding, LintContext, Rule
 
 _ENV = jinja2.Environment(autoescape=False)
@@ -41,6 +42,7 @@ _UNKNOWN = object()
 def constant_value(source: str) -> Any:
     """The value of a condition that reads nothing from the message, else `_UNKNOWN`."""
     try:
+        check(_ENV, source, expression=True)
         tree = _ENV.parse("{{ (" + source + ") }}")
     except jinja2.TemplateSyntaxError:
         return _UNKNOWN  # E130 reports it

@@ -23,6 +23,7 @@ from jinja2 import nodes
 
 from dsl import ast
 from flowengine.build import BuildContext, BuildError
+from flowengine.expression_depth import check
 from flowengine.files import FileRefused, FileRoot
 from flowengine.graph import CompiledFlow, EdgeKind
 from flowengine.lint_rules.base import Finding, LintContext, Rule
@@ -112,6 +113,7 @@ class _Schemas:
 def _body_paths(source: str) -> tuple[tuple[str | int, ...], ...]:
     """Each `body.a["b"][0]` chain an expression reads, as (a, b, 0)."""
     try:
+        check(_ENV, source, expression=True)
         tree = _ENV.parse("{{ (" + source + ") }}")
     except jinja2.TemplateSyntaxError:
         return ()

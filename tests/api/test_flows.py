@@ -127,7 +127,7 @@ async def test_dry_run_compiles_but_starts_and_stores_nothing(admin):
         ({"json": {"name": "hello"}}, 400, 'expected {"source": "...", "name"?, "file"?}: source: Field required'),
         ({"json": {"source": HELLO, "owner": "x"}}, 400, "owner: Extra inputs are not permitted"),
         ({"json": ["a list"]}, 400, "expected {"),
-        ({"content": b"\xff\xfe", "headers": TEXT}, 400, "the flow text is not UTF-8"),
+        ({"content": b"\xff\xfe", "headers": TEXT}, 422, "<request>:1:1: E005 not UTF-8 at byte 0 (0xff)"),
         ({"content": b"<flow/>", "headers": {"content-type": "application/xml"}}, 415, "not application/xml"),
     ],
 )
@@ -135,6 +135,19 @@ async def test_malformed_deploy_requests(admin, kwargs, status, message):
     resp = await admin.post("/api/flows", **kwargs)
     assert resp.status_code == status
     assert message in resp.json()["error"]["message"]
+
+
+async def test_lint_endpoint_answers_text_that_is_not_utf8_with_e005(admin):
+    resp = await admin.post("/api/lint", content=b"flow f {\n  # caf\xe9\n}\n", headers=TEXT)
+    assert resp.status_code == 422
+    (d,) = resp.json()["diagnostics"]
+    assert (d["code"], d["line"], d["col"], d["message"]) == ("E005", 2, 8, "not UTF-8 at byte 16 (0xe9)")
+
+
+async def test_lint_endpoint_answers_deep_nesting_with_e004(admin):
+    resp = await admin.post("/api/lint", content="flow f { source a = memory.in(x: " + "[" * 5000 + ") }", headers=TEXT)
+    assert resp.status_code == 200
+    assert [(d["code"], d["col"]) for d in resp.json()["diagnostics"]] == [("E004", 64)]
 
 
 async def test_put_url_name_must_match_the_source(admin):

@@ -160,3 +160,15 @@ async def test_formatting_gives_fmt_layout(client: Client, tmp_path: Path):
     )
     assert edit["newText"] == format_text(UNFORMATTED)
     assert edit["range"] == {"start": {"line": 0, "character": 0}, "end": {"line": 5, "character": 0}}
+
+
+async def test_deep_nesting_and_a_lone_surrogate_are_diagnostics_not_a_crash(client: Client, tmp_path: Path):
+    deep = (tmp_path / "deep.flow").as_uri()
+    await client.send("textDocument/didOpen", opened(deep, "flow f {\n  source a = memory.in(x: " + "[" * 5000 + ")\n}\n"))
+    (found,) = (await client.diagnostics(deep))["diagnostics"]
+    assert found["code"] == "E004" and found["range"]["start"] == {"line": 1, "character": 56}
+    lone = (tmp_path / "lone.flow").as_uri()
+    await client.send("textDocument/didOpen", opened(lone, "flow f {\n  # \ud800\n}\n"))
+    (found,) = (await client.diagnostics(lone))["diagnostics"]
+    assert found["code"] == "E005" and found["range"]["start"] == {"line": 1, "character": 4}
+    assert found["message"].startswith("not UTF-8 at byte 13: lone surrogate U+D800")
