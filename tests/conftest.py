@@ -1,10 +1,11 @@
-"""Shared fixtures: a fresh engine per test, compiling helpers, a real HTTP server."""
+"""Shared fixtures: a fresh engine per test, compiling helpers, a real HTTP server, `eventually`."""
 
 from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import httpx
@@ -17,6 +18,16 @@ from flowengine.graph import CompiledFlow
 from flowengine.http_protocol import SERVER_OPTIONS
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+async def eventually(check: Callable[[], object], timeout: float = 10.0, what: str = "condition") -> None:
+    """Poll `check` until it is truthy; fail the test naming `what` after `timeout` seconds.
+    The tests' one way to wait for something that happens on its own schedule (never a bare sleep)."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+        await asyncio.sleep(0.01)
 
 
 def compile_ok(text: str, path: str = "test.flow", env: dict[str, str] | None = None) -> CompiledFlow:
@@ -53,8 +64,8 @@ async def http_server(engine: Engine) -> AsyncIterator[httpx.AsyncClient]:
         uvicorn.Config(engine.app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", **SERVER_OPTIONS)
     )
     task = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.01)
+    await eventually(lambda: server.started or task.done(), what="the HTTP server to start")
+    assert server.started, "the HTTP server did not start"
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
         yield client
     server.should_exit = True
@@ -90,8 +101,8 @@ async def upstream() -> AsyncIterator[tuple[Upstream, str]]:
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
     task = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.01)
+    await eventually(lambda: server.started or task.done(), what="the HTTP server to start")
+    assert server.started, "the HTTP server did not start"
     yield app, f"http://127.0.0.1:{port}"
     server.should_exit = True
     await task
