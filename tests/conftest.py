@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import time
 from collections.abc import AsyncIterator, Callable
@@ -56,8 +57,8 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture
-async def http_server(engine: Engine) -> AsyncIterator[httpx.AsyncClient]:
+@contextlib.asynccontextmanager
+async def serving(engine: Engine) -> AsyncIterator[httpx.AsyncClient]:
     """The engine's app served by a real uvicorn on a free loopback port, and a client for it."""
     port = free_port()
     server = uvicorn.Server(
@@ -66,10 +67,18 @@ async def http_server(engine: Engine) -> AsyncIterator[httpx.AsyncClient]:
     task = asyncio.create_task(server.serve())
     await eventually(lambda: server.started or task.done(), what="the HTTP server to start")
     assert server.started, "the HTTP server did not start"
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+            yield client
+    finally:
+        server.should_exit = True
+        await task
+
+
+@pytest.fixture
+async def http_server(engine: Engine) -> AsyncIterator[httpx.AsyncClient]:
+    async with serving(engine) as client:
         yield client
-    server.should_exit = True
-    await task
 
 
 class Upstream:
