@@ -94,12 +94,12 @@ async def running(request: pytest.FixtureRequest) -> AsyncIterator[tuple[Transpo
     assert result.ok, [d.message for d in result.diagnostics]
     (flow,) = result.flows
     engine = Engine()
-    try:
-        await engine.deploy(flow)
-        async with transport.sender(engine) as send:
+    await engine.deploy(flow)
+    async with transport.sender(engine) as send:  # the sender outlives the flow: its cleanup may drop a queue
+        try:
             yield transport, Running(engine, send, RECORDERS["out"])
-    finally:
-        await engine.stop(drain_timeout=10)
+        finally:
+            await engine.stop(drain_timeout=10)
 
 
 async def test_start_deliver_stop_and_start_again(running: tuple[Transport, Running]) -> None:

@@ -15,14 +15,13 @@ import contextlib
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 
-import aio_pika
 import orjson
 
-from connectors.amqp.connection import DEFAULT_URL
 from connectors.memory import hub_of
 from flowengine.engine import Engine
 from flowengine.message import Message
 from tests.conftest import eventually, free_port, serving
+from tests.connectors.amqp_helpers import broker
 from tests.connectors.mqtt_helpers import outside
 from tests.connectors.test_mllp import client, oru
 
@@ -124,18 +123,14 @@ class Amqp(Transport):
 
     @contextlib.asynccontextmanager
     async def sender(self, engine: Engine) -> AsyncIterator[Send]:
-        connection = await aio_pika.connect(DEFAULT_URL + "?name=flowengine+conformance")
-        try:
-            channel = await connection.channel()  # publisher confirms: publish returns once the broker has it
+        queue = f"test.conf.{self.tag}"
+        async with broker() as b:
+            b.queues_to_delete.append(queue)  # the flow declared it
 
             async def send(body: bytes) -> None:
-                await channel.default_exchange.publish(
-                    aio_pika.Message(body, content_type="application/json"), f"test.conf.{self.tag}")
+                await b.publish(queue, body, content_type="application/json")
 
             yield send
-            await channel.queue_delete(f"test.conf.{self.tag}")
-        finally:
-            await connection.close()
 
 
 class Mqtt(Transport):
