@@ -10,7 +10,7 @@
     │   ├── NodeFailed              a node raised while processing -> 500
     │   └── DeliveryFailed          a sink could not deliver (broker refused, HTTP non-2xx) -> 502
     ├── ConnectorError              a transport problem, not tied to one message
-    │   └── NotConnected            the connection is down; the engine reconnects with backoff
+    │   └── NotConnected            the connection is down; its connector reconnects with backoff
     └── StateUnreadable             the state file exists but is empty or not a readable store
 
 A `MessageError` is what the runtime hands to a flow's `on error` route (as headers) and, for
@@ -96,7 +96,8 @@ class ConnectorError(FlowengineError):
 
 
 class NotConnected(ConnectorError):
-    """The connection is down; the engine owns reconnection and retries with backoff."""
+    """The connection is down. The connector that owns the connection reconnects it with
+    backoff (the engine does not); a sink reports the message meanwhile as DeliveryFailed."""
 
 
 class StateUnreadable(FlowengineError):

@@ -8,8 +8,9 @@ otherwise, so a crash or failure before that means redelivery, never loss.
 
 A failing node sends its input, with the error in headers, to its `on error`
 route or the flow's; without one, the message fails and the source nacks.
-In-flight messages per source are bounded by a semaphore: a slow sink makes
-`submit` wait, which makes the source stop reading (back pressure).
+In-flight messages per source are bounded by a counter of free slots (`slots.py`,
+`max_in_flight`): a slow sink makes `submit` wait, which makes the source stop
+reading (back pressure).
 """
 
 from __future__ import annotations

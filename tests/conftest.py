@@ -1,10 +1,12 @@
-"""Shared fixtures: a fresh engine per test, compiling helpers, a real HTTP server."""
+"""Shared fixtures: a fresh engine per test, compiling helpers, a real HTTP server, `eventually`."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import httpx
@@ -17,6 +19,16 @@ from flowengine.graph import CompiledFlow
 from flowengine.http_protocol import SERVER_OPTIONS
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+async def eventually(check: Callable[[], object], timeout: float = 10.0, what: str = "condition") -> None:
+    """Poll `check` until it is truthy; fail the test naming `what` after `timeout` seconds.
+    The tests' one way to wait for something that happens on its own schedule (never a bare sleep)."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+        await asyncio.sleep(0.01)
 
 
 def compile_ok(
@@ -47,20 +59,28 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture
-async def http_server(engine: Engine) -> AsyncIterator[httpx.AsyncClient]:
+@contextlib.asynccontextmanager
+async def serving(engine: Engine) -> AsyncIterator[httpx.AsyncClient]:
     """The engine's app served by a real uvicorn on a free loopback port, and a client for it."""
     port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(engine.app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", **SERVER_OPTIONS)
     )
     task = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.01)
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+    await eventually(lambda: server.started or task.done(), what="the HTTP server to start")
+    assert server.started, "the HTTP server did not start"
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+            yield client
+    finally:
+        server.should_exit = True
+        await task
+
+
+@pytest.fixture
+async def http_server(engine: Engine) -> AsyncIterator[httpx.AsyncClient]:
+    async with serving(engine) as client:
         yield client
-    server.should_exit = True
-    await task
 
 
 class Upstream:
@@ -92,8 +112,8 @@ async def upstream() -> AsyncIterator[tuple[Upstream, str]]:
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
     task = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.01)
+    await eventually(lambda: server.started or task.done(), what="the HTTP server to start")
+    assert server.started, "the HTTP server did not start"
     yield app, f"http://127.0.0.1:{port}"
     server.should_exit = True
     await task

@@ -1,8 +1,9 @@
-"""MQTT transport on paho-mqtt 2.x: `mqtt.subscribe` and `mqtt.publish`.
+"""MQTT transport on paho-mqtt 2.2: `mqtt.subscribe` and `mqtt.publish`.
 
     settings.py   broker URL, client ids, the option fields both kinds share
     client.py     one connection, driven by the event loop, owning reconnection
     sock.py       the buffered socket under paho (few system calls per message)
+    paho_private.py  every private name of paho used, checked at import against the pinned range
     convert.py    PUBLISH packets <-> messages (user properties, traceparent)
     topics.py     topic and filter rules, checked at compile time
     subscribe.py  the source (manual acks after the flow finished)

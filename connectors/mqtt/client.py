@@ -32,10 +32,9 @@ import struct
 import threading
 from collections import deque
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import paho.mqtt.client as paho
-from paho.mqtt.exception import MalformedPacket
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
@@ -49,12 +48,10 @@ from connectors.mqtt.convert import (
     encode_publish,
     encoded_topic,
 )
+from connectors.mqtt.paho_private import MalformedPacket, PahoClient
 from connectors.mqtt.settings import Settings
 from connectors.mqtt.sock import BufferedSocket, MalformedStream
 from flowengine.plugin import Backoff, ConnectorError, DeliveryFailed, NotConnected
-
-if TYPE_CHECKING:
-    from paho.mqtt.client import _InPacket  # a typing-only TypedDict of paho's
 
 log = logging.getLogger("flowengine.mqtt")
 
@@ -84,73 +81,6 @@ class Handler(Protocol):
 
     def lost(self) -> None:
         """The connection dropped (not called for `close()`)."""
-
-
-class _Paho(paho.Client):
-    """paho's client, fed packets instead of reading them; the only place that touches paho
-    internals (pinned < 3).
-
-    - the socket is a `BufferedSocket` with TCP_NODELAY; a failed TLS handshake closes it;
-    - `MqttClient` frames what arrives and handles inbound PUBLISH (all QoS), PUBREL and
-      PUBACK itself; paho gets the rest through `handle` (CONNACK, SUBACK, PINGRESP, the
-      PUBREC/PUBCOMP of our QoS 2 publishes), runs CONNECT, SUBSCRIBE,
-      keepalive and outbound QoS 2, and hears of a lost connection through `connection_lost`.
-    """
-
-    def _create_socket(self) -> Any:
-        sock: socket.socket = super()._create_socket()  # type: ignore[assignment]  # paho types it loosely
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        return BufferedSocket(sock)
-
-    def _ssl_wrap_socket(self, tcp_sock: socket.socket) -> ssl.SSLSocket:
-        """paho's, but a failed handshake closes the socket instead of leaking it. The context
-        is `ssl.create_default_context()`, so the handshake also checks the host name."""
-        assert self._ssl_context is not None
-        try:
-            tls = self._ssl_context.wrap_socket(tcp_sock, server_hostname=self._host, do_handshake_on_connect=False)
-        except BaseException:
-            tcp_sock.close()
-            raise
-        try:
-            tls.settimeout(self._connect_timeout)
-            tls.do_handshake()
-        except BaseException:
-            tls.close()
-            raise
-        return tls
-
-    def handle(self, command: int, packet: bytes) -> None:
-        """Process one whole packet as paho's own reader would have, after framing it."""
-        self._in_packet = _fresh_in_packet(command, packet)
-        try:
-            rc = self._packet_handle()
-        except MalformedPacket:
-            rc = paho.MQTTErrorCode.MQTT_ERR_PROTOCOL
-        self._in_packet = _fresh_in_packet(0, b"")
-        if rc > 0:
-            self._loop_rc_handle(rc)
-
-    def connection_lost(self) -> None:
-        """End of file or a broken read: paho's disconnect path (socket closed, on_disconnect)."""
-        self._loop_rc_handle(paho.MQTTErrorCode.MQTT_ERR_CONN_LOST)
-
-    def bytes_received(self) -> None:
-        """For paho's keepalive: the broker is alive."""
-        self._last_bytes_received = paho.time_func()
-
-    def bytes_sent(self) -> None:
-        """For paho's keepalive: no PINGREQ needed while we send."""
-        self._last_msg_out = paho.time_func()
-
-    def next_mid(self) -> int:
-        """A packet id from paho's counter, so ours and paho's (SUBSCRIBE, QoS 2) never collide."""
-        return self._mid_generate()
-
-
-def _fresh_in_packet(command: int, packet: bytes) -> _InPacket:
-    """paho's reader state for a packet read whole (`paho.Client._packet_read` builds the same)."""
-    return {"command": command, "have_remaining": 1 if command else 0, "remaining_count": [], "remaining_mult": 1,
-            "remaining_length": len(packet), "packet": bytearray(packet), "to_process": 0, "pos": 0}
 
 
 class MqttClient:
@@ -184,9 +114,9 @@ class MqttClient:
         self._connected_at = 0.0
         self._flaps = 0
 
-    def _make_paho(self) -> _Paho:
+    def _make_paho(self) -> PahoClient:
         s = self.settings
-        client = _Paho(
+        client = PahoClient(
             paho.CallbackAPIVersion.VERSION2,
             client_id=s.client_id,
             clean_session=None if s.v5 else s.clean_start,

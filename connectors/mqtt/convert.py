@@ -22,8 +22,8 @@ from collections.abc import Iterable
 from functools import lru_cache
 
 import paho.mqtt.client as paho
-from paho.mqtt import _packet as paho_packet  # paho's own PUBLISH decoder (pinned < 3)
 
+from connectors.mqtt.paho_private import paho_decode_publish
 from flowengine.plugin import Message
 
 TRACEPARENT = "traceparent"
@@ -57,7 +57,7 @@ def decode_publish(header: int, packet: bytes | bytearray, v5: bool) -> Inbound:
 
 
 def _decode_with_paho(header: int, packet: bytes | bytearray, v5: bool) -> Inbound:
-    p = paho_packet.decode_publish(header, packet, paho.MQTTv5 if v5 else paho.MQTTv311)
+    p = paho_decode_publish(header, packet, paho.MQTTv5 if v5 else paho.MQTTv311)
     props = p.properties
     return Inbound(p.topic.decode("utf-8"), bytes(p.payload), p.qos, p.retain, p.dup, p.mid,
                    getattr(props, "UserProperty", None), getattr(props, "ContentType", None))

@@ -24,7 +24,7 @@ from flowengine.api.auth import digest
 from flowengine.api.server import Assembly
 from flowengine.netallow import HttpPolicy
 from flowengine.reach import Reach
-from tests.conftest import REPO, free_port
+from tests.conftest import REPO, eventually, free_port
 
 TOKENS = {"viewer": "view-token-1", "deployer": "deploy-token-2", "admin": "admin-token-3"}
 HELLO = (REPO / "flows/hello.flow").read_text()
@@ -77,8 +77,9 @@ class ApiServer:
         config = uvicorn.Config(self.parts.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off")
         self._server = uvicorn.Server(config)
         self._task = asyncio.create_task(self._server.serve())
-        while not self._server.started:
-            await asyncio.sleep(0.01)
+        server, task = self._server, self._task
+        await eventually(lambda: server.started or task.done(), what="the API server to start")
+        assert server.started, "the API server did not start"
         return self
 
     async def stop(self) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aio_pika
@@ -16,16 +16,7 @@ from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractIncomingMe
 from connectors.amqp.connection import DEFAULT_URL, connections
 from flowengine.engine import Engine
 from tests.conftest import compile_ok
-
-
-async def until(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
-    """Wait until `predicate()` holds, polling; fails the test after `timeout` seconds."""
-
-    async def poll() -> None:
-        while not predicate():
-            await asyncio.sleep(0.02)
-
-    await asyncio.wait_for(poll(), timeout)
+from tests.conftest import eventually as until  # noqa: F401  (the AMQP tests import it from here)
 
 
 def unique(prefix: str) -> str:

@@ -11,9 +11,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
@@ -22,21 +21,13 @@ from paho.mqtt.properties import Properties
 from flowengine.engine import Engine
 from flowengine.graph import CompiledFlow
 from flowengine.nodes import Node
+from tests.conftest import eventually
 
 BROKER_HOST, BROKER_PORT = "127.0.0.1", 1883
 
 
 def uid() -> str:
     return uuid.uuid4().hex[:10]
-
-
-async def eventually(check: Callable[[], bool], timeout: float = 10.0, what: str = "condition") -> None:
-    """Poll `check` until it holds; fail the test with `what` after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
-        await asyncio.sleep(0.02)
 
 
 def node_of(flow: CompiledFlow, name: str) -> Node:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 
 import orjson
 import paho.mqtt.client as mqtt
@@ -171,7 +172,8 @@ flow bounded_{t} {{
             sink.client.pause_reading()  # type: ignore[attr-defined]
             for i in range(40):
                 world.publish(f"fe/{t}/in", b"%d" % i, qos=qos)
-            await asyncio.sleep(1.0)
+            await eventually(lambda: source.stats.received >= 4, what="four messages in flight")
+            await asyncio.sleep(0.5)  # a window, not a wait: no fifth message may arrive in it
             # The rest waits in the broker (QoS 1: Receive Maximum; QoS 0: unread socket), not in memory.
             assert source.stats.received == 4
             sink.client.resume_reading()  # type: ignore[attr-defined]
@@ -203,7 +205,7 @@ async def test_pause_leaves_messages_with_the_broker_and_resume_takes_them() -> 
             await world.wait_for(1, f"fe/{t}/out/")
             await runtime.pause()
             world.publish(f"fe/{t}/in/a", b'{"device": "paused", "temp_f": 50}')
-            await asyncio.sleep(0.5)
+            await asyncio.sleep(0.5)  # a window, not a wait: the paused flow must not take the message in it
             assert len(world.payloads(f"fe/{t}/out/")) == 1  # the persistent session holds it meanwhile
             await runtime.resume()
             (_, later) = await world.wait_for(2, f"fe/{t}/out/")
@@ -269,9 +271,11 @@ async def test_a_qos_2_message_handed_over_before_a_restart_is_completed(caplog:
     props = Properties(PacketTypes.CONNECT)
     props.SessionExpiryInterval = 300
     crashed.connect("127.0.0.1", 1883, clean_start=False, properties=props)
+    subscribed = threading.Event()
+    crashed.on_subscribe = lambda *_: subscribed.set()
     crashed.loop_start()
     crashed.subscribe(f"fe/{t}/in", 2)
-    await asyncio.sleep(0.3)
+    await eventually(subscribed.is_set, what="the first run's SUBACK")
     with outside() as world:
         world.publish(f"fe/{t}/in", b"handed over", qos=2)
         await eventually(lambda: bool(got), what="the first run's QoS 2 message")
@@ -329,10 +333,10 @@ async def test_a_qos_2_message_cut_off_before_the_flow_finished_comes_again() ->
             again = recorder.got[1]
             assert (again.payload, again.qos, again.dup, client.generation) == (b"keep me", 2, True, 2)
             client.ack(again.mid, 2)
-            await asyncio.sleep(0.5)  # PUBREC -> PUBREL -> PUBCOMP
+            await eventually(lambda: not client._pubrecs, what="the broker's PUBREL")  # PUBREC -> PUBREL -> PUBCOMP
             client.sever()
             await eventually(lambda: client.generation == 3 and client.connected, what="the third connection")
-            await asyncio.sleep(0.5)
+            await asyncio.sleep(0.5)  # a window, not a wait: nothing may come again in it
             assert len(recorder.got) == 2
     finally:
         await client.close()

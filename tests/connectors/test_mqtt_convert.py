@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from paho.mqtt import _packet
 from paho.mqtt.client import MQTTv5, MQTTv311
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
@@ -17,6 +16,7 @@ from connectors.mqtt.convert import (
     publish_properties,
     to_message,
 )
+from connectors.mqtt.paho_private import paho_decode_publish
 
 TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 
@@ -47,7 +47,7 @@ def test_decode_publish_matches_paho() -> None:
     data = publish_packet("sensors/é/1", b'{"t": 1}', props=all_publish_properties())
     header = 0x30 | 1 << 1 | 0x08 | 0x01  # PUBLISH, QoS 1, dup, retain
     ours = decode_publish(header, data, v5=True)
-    theirs = _packet.decode_publish(header, data, MQTTv5)
+    theirs = paho_decode_publish(header, data, MQTTv5)
     assert ours is not None
     assert (ours.topic, ours.payload, ours.qos, ours.retain, ours.dup, ours.mid) == (
         theirs.topic.decode(), theirs.payload, theirs.qos, theirs.retain, theirs.dup, theirs.mid)
@@ -62,7 +62,7 @@ def test_decode_publish_mqtt_3_1_1_and_qos_0(qos: int) -> None:
     assert inbound is not None
     assert (inbound.topic, inbound.payload, inbound.qos, inbound.mid, inbound.user) == ("a/b", b"raw", qos,
                                                                                          7 if qos else 0, None)
-    assert _packet.decode_publish(0x30 | qos << 1, data, MQTTv311).payload == b"raw"
+    assert paho_decode_publish(0x30 | qos << 1, data, MQTTv311).payload == b"raw"
 
 
 def test_a_property_we_do_not_read_ourselves_is_decoded_by_paho() -> None:
@@ -134,7 +134,7 @@ def test_encode_publish_is_what_paho_decodes(qos: int, retain: bool, v5: bool, s
     payload = bytes(range(256)) * (size // 256) + b"x" * (size % 256)
     properties = publish_properties("application/json", [("x-tenant", "acme")]).pack() if v5 else b""
     header, rest = split_fixed_header(encode_publish(encoded_topic("sensors/é/1"), payload, qos, retain, 513, properties))
-    theirs = _packet.decode_publish(header, rest, MQTTv5 if v5 else MQTTv311)
+    theirs = paho_decode_publish(header, rest, MQTTv5 if v5 else MQTTv311)
     assert (theirs.topic, theirs.payload, theirs.qos, theirs.retain, theirs.mid) == (
         "sensors/é/1".encode(), payload, qos, retain, 513 if qos else 0)
     if v5:

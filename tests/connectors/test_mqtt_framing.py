@@ -15,6 +15,8 @@ from connectors.mqtt.convert import encode_ack, encode_publish, encoded_topic
 from connectors.mqtt.settings import BrokerUrl, Settings
 from connectors.mqtt.sock import BufferedSocket, MalformedStream
 from flowengine.errors import DeliveryFailed
+from tests.conftest import eventually
+from tests.connectors.mqtt_helpers import uid
 
 PACKETS = [encode_publish(encoded_topic("t/1"), b"p" * n, 1, False, n + 1, b"\x00") for n in (0, 5, 127, 128, 20_000)]
 PACKETS.append(encode_ack(0x40, 9))
@@ -80,7 +82,7 @@ class NoHandler:
 
 @pytest.mark.parametrize(("reason", "ok"), [(b"", True), (b"\x10", True), (b"\x87", False)])
 async def test_puback_reason_code_decides_the_outcome(reason: bytes, ok: bool) -> None:
-    client = MqttClient(Settings(url=BrokerUrl.parse("mqtt://127.0.0.1:1883"), client_id="framing-test"), "test", NoHandler())
+    client = MqttClient(Settings(url=BrokerUrl.parse("mqtt://127.0.0.1:1883"), client_id=f"framing-test-{uid()}"), "test", NoHandler())
     waiting = asyncio.get_running_loop().create_future()
     client._confirms[7] = (waiting, 0.0)
     client._puback(b"\x00\x07" + reason)
@@ -95,16 +97,24 @@ async def test_puback_reason_code_decides_the_outcome(reason: bytes, ok: bool) -
 @pytest.mark.parametrize("protocol", ["5", "3.1.1"])
 async def test_keepalive_pings_go_through_our_framing_and_publishes_still_confirm(protocol: str) -> None:
     """With a 1 s keepalive paho sends PINGREQ while idle; the PINGRESP reaches paho through
-    `_Paho.handle`. If it did not, paho would drop the connection after a missed answer and
+    `PahoClient.handle`. If it did not, paho would drop the connection after a missed answer and
     the client would reconnect (a new generation)."""
-    settings = Settings(url=BrokerUrl.parse("mqtt://127.0.0.1:1883"), client_id=f"fe-keepalive-{protocol}",
+    settings = Settings(url=BrokerUrl.parse("mqtt://127.0.0.1:1883"), client_id=f"fe-keepalive-{protocol}-{uid()}",
                         protocol=protocol, keepalive=1)
     client = MqttClient(settings, "keepalive test", NoHandler())
     await client.connect()
+    pingresps = 0
+    handle = client._paho.handle
+
+    def counting(command: int, packet: bytes) -> None:
+        nonlocal pingresps
+        pingresps += command == 0xD0
+        handle(command, packet)
+
+    client._paho.handle = counting  # type: ignore[method-assign]  # counts, then hands over as before
     try:
-        await asyncio.sleep(3.5)
+        await eventually(lambda: pingresps >= 2, what="two PINGRESPs")
         assert client.connected and client.generation == 1
-        assert client._paho._ping_t == 0  # the last PINGREQ was answered
         await asyncio.wait_for(client.publish("fe/keepalive", b"x", 1, False, None, 5), 5)
     finally:
         await client.close()

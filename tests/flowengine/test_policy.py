@@ -71,7 +71,7 @@ async def test_circuit_opens_fails_fast_then_probes_and_closes(engine, upstream)
     fast = await hub.send("in", {"n": 2})  # open: the service is not called
     assert fast.handled and len(service.calls) == 2
     assert hub.received("failed")[-1].headers["error-message"] == "circuit open: failing fast until the next probe"
-    await asyncio.sleep(0.25)  # past the reset period: one probe goes through
+    await asyncio.sleep(0.25)  # the timer under test: past the 200 ms reset period, one probe goes through
     probe = await hub.send("in", {"n": 3})
     assert probe.ok and not probe.handled and len(service.calls) == 3
     assert engine.flows["relay"].flow.info("call").policy.breaker.state == "closed"

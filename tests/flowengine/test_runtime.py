@@ -17,7 +17,7 @@ from flowengine.nodes import AsyncNode
 from flowengine.outcome import Outcome
 from flowengine.registry import Registry, load_entry_points
 from flowengine.spec import KindSpec, Role
-from tests.conftest import compile_ok
+from tests.conftest import compile_ok, eventually
 
 
 async def start(engine: Engine, text: str) -> None:
@@ -165,7 +165,7 @@ async def test_back_pressure_bounds_in_flight_messages():
     await engine.deploy(flow)
     hub = hub_of(engine.services)
     posting = asyncio.create_task(_post_many(hub, 10))
-    await asyncio.sleep(0.2)
+    await eventually(lambda: GATES["slow"].waiting == 4, what="four messages at the closed gate")
     assert GATES["slow"].waiting == 4 and engine.flows["b"].in_flight == 4
     assert not posting.done()  # the fifth post waits for a free slot
     GATES["slow"].open_gate.set()
@@ -210,7 +210,7 @@ async def test_stop_drains_in_flight_messages():
     for i in range(3):
         await hub.post("in", {"i": i})
     stopping = asyncio.create_task(engine.stop(drain_timeout=5))
-    await asyncio.sleep(0.1)
+    await asyncio.sleep(0.1)  # not a wait for something: a window in which stop must NOT finish (a slow machine cannot fail it)
     assert not stopping.done()
     GATES["slow"].open_gate.set()
     await stopping

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from pathlib import Path
 
 from connectors.memory import MemoryHub, hub_of
@@ -18,6 +17,7 @@ from flowengine.registry import Registry, load_entry_points
 from flowengine.services import Services
 from flowengine.spec import KindSpec, Role
 from tests.conftest import REPO
+from tests.conftest import eventually as until  # noqa: F401  (the pattern tests import it from here)
 
 
 class Switch(AsyncNode):
@@ -73,13 +73,3 @@ async def stop(engine: Engine) -> None:
 
 def rows(engine: Engine, sql: str, *params: object) -> list[tuple[object, ...]]:
     return [tuple(r) for r in engine.services.store.query(sql, params)]
-
-
-async def until(check: Callable[[], object], timeout: float = 5.0) -> None:
-    """Wait until `check()` is truthy (work a node does on its own schedule), at most `timeout`."""
-
-    async def poll() -> None:
-        while not check():
-            await asyncio.sleep(0.02)
-
-    await asyncio.wait_for(poll(), timeout)

@@ -13,7 +13,7 @@ import paho.mqtt.client as mqtt
 import pytest
 
 from flowengine.engine import Engine
-from tests.conftest import REPO, compile_ok, free_port
+from tests.conftest import REPO, compile_ok, eventually, free_port
 from tests.connectors.test_mllp import client, oru
 
 pytestmark = pytest.mark.broker
@@ -102,10 +102,7 @@ async def test_results_reach_the_ehr_queue_and_urgent_ones_the_alert_topic(
     ]
     assert (ehr[1]["critical"], ehr[2]["stat"]) == (True, True)
     assert ehr[0]["hl7"]["segments"][1][3] == "PR"  # the whole message, losslessly, as JSON
-    for _ in range(100):
-        if len(alerts.payloads) >= 2:
-            break
-        await asyncio.sleep(0.05)
+    await eventually(lambda: len(alerts.payloads) >= 2, what="two alerts")
     sent = sorted((orjson.loads(p) for p in alerts.payloads), key=lambda a: a["patient"]["id"])
     assert [(a["patient"]["id"], a["stat"], len(a["critical"])) for a in sent] == [("PS", True, 0), ("PX", False, 1)]
 

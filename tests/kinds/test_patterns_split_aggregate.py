@@ -228,7 +228,8 @@ async def test_a_group_being_sent_is_not_sent_again_by_the_new_version_during_a_
     sending = asyncio.create_task(hub.send("in", Message(json={"lines": LINES["lines"][:1]}, id="o5")))
     await until(lambda: rows(engine, "SELECT state FROM pattern_aggregate_group") == [("complete",)])
     replacing = asyncio.create_task(engine.replace(compile_text_ok(BATCH % "400ms")))
-    await asyncio.sleep(0.3)  # the new version's timer runs a few times meanwhile
+    await until(lambda: SWITCHES["out"] is not old)  # the new version runs beside the draining old one
+    await asyncio.sleep(0.3)  # a window, not a wait: the new version's timer must fire in it and not resend
     old.gate.set()
     await asyncio.wait_for(asyncio.gather(sending, replacing), 5)
     assert len(old.seen) == 1 and SWITCHES["out"] is not old and SWITCHES["out"].seen == []
