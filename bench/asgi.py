@@ -70,9 +70,9 @@ async def _per_request(app: Asgi, n: int, repeat: int) -> float:
 
 
 async def _flowengine(n: int, repeat: int) -> float:
-    from flowengine.compiler import compile_file
-    from flowengine.engine import Engine
-    from flowengine.services import Services
+    from flowengine.compile.compiler import compile_file
+    from flowengine.runtime.engine import Engine
+    from flowengine.runtime.services import Services
 
     with tempfile.TemporaryDirectory() as state:
         engine = Engine(Services(Path(state) / "state.db"))
@@ -96,7 +96,7 @@ def _raw_app() -> Asgi | None:
 
 def run_all(n: int = 5000, repeat: int = 3) -> dict[str, float]:
     """µs of process CPU per S2 request, by application (`raw` only where the harness is)."""
-    from flowengine.eventloop import run
+    from flowengine.runtime.eventloop import run
 
     out = {"flowengine": round(run(_flowengine(n, repeat)) * 1e6, 1)}
     raw = _raw_app()

@@ -67,9 +67,9 @@ def _order(i: int) -> bytes:
 
 async def _measure(text: str, channel: str, make: Any, n: int) -> float:
     from connectors.memory import hub_of
-    from flowengine.compiler import compile_text
-    from flowengine.engine import Engine
-    from flowengine.message import Message
+    from flowengine.compile.compiler import compile_text
+    from flowengine.core.message import Message
+    from flowengine.runtime.engine import Engine
 
     result = compile_text(text, f"<micro {channel}>", base_dir=REPO)
     if not result.ok:

@@ -56,8 +56,8 @@ async def good(port: int, done: asyncio.Event) -> list[float]:
 
 
 async def main(size: int, pattern: bytes) -> dict[str, float]:
-    from flowengine.compiler import compile_text
-    from flowengine.engine import Engine
+    from flowengine.compile.compiler import compile_text
+    from flowengine.runtime.engine import Engine
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -9,9 +9,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flowengine.policy import POLICY_FIELDS, SOURCE_FIELDS, common_fields
-from flowengine.registry import Registry
-from flowengine.spec import KindSpec, MappingUse, Role
+from flowengine.compile.policy import POLICY_FIELDS, SOURCE_FIELDS, common_fields
+from flowengine.compile.registry import Registry
+from flowengine.compile.spec import KindSpec, MappingUse, Role
 
 
 def _type_of(schema: dict[str, Any]) -> str:

@@ -20,8 +20,16 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from flowengine.backoff import Backoff
-    from flowengine.build import BuildContext, BuildError
+    from flowengine.compile.build import BuildContext, BuildError
+    from flowengine.compile.netallow import Entry, Guard, UrlRefused, fixed_origin
+    from flowengine.compile.registry import Registry
+    from flowengine.compile.spec import Field, KindSpec, MappingUse, Role
+    from flowengine.core.backoff import Backoff
+    from flowengine.core.message import Exchange, Message
+    from flowengine.core.nodes import AsyncNode, Branch, Call, Emit, Node, Output, Source, SourceContext, Transform
+    from flowengine.core.outcome import Outcome
+    from flowengine.endpoints.asgi import Answer, ClientGone, answer, error_answer, header_dict, json_answer, read_body
+    from flowengine.endpoints.routes import Handler, HttpRoutes, RouteConflict
     from flowengine.errors import (
         BadMessage,
         ConnectorError,
@@ -33,24 +41,16 @@ if TYPE_CHECKING:
         NotConnected,
         ValidationFailed,
     )
-    from flowengine.expressions import Expression, Template
-    from flowengine.http_asgi import Answer, ClientGone, answer, error_answer, header_dict, json_answer, read_body
-    from flowengine.http_routes import Handler, HttpRoutes, RouteConflict
-    from flowengine.message import Exchange, Message
-    from flowengine.netallow import Entry, Guard, UrlRefused, fixed_origin
-    from flowengine.nodes import AsyncNode, Branch, Call, Emit, Node, Output, Source, SourceContext, Transform
-    from flowengine.outcome import Outcome
-    from flowengine.registry import Registry
-    from flowengine.services import Services
-    from flowengine.spec import Field, KindSpec, MappingUse, Role
+    from flowengine.expressions.compiled import Expression, Template
+    from flowengine.runtime.services import Services
 
 _HOMES: dict[str, tuple[str, ...]] = {
     # declaring kinds and registering them
-    "flowengine.spec": ("Field", "KindSpec", "MappingUse", "Role"),
-    "flowengine.registry": ("Registry",),
-    "flowengine.build": ("BuildContext", "BuildError"),
+    "flowengine.compile.spec": ("Field", "KindSpec", "MappingUse", "Role"),
+    "flowengine.compile.registry": ("Registry",),
+    "flowengine.compile.build": ("BuildContext", "BuildError"),
     # runtime nodes and what they handle
-    "flowengine.nodes": (
+    "flowengine.core.nodes": (
         "AsyncNode",
         "Branch",
         "Call",
@@ -61,8 +61,8 @@ _HOMES: dict[str, tuple[str, ...]] = {
         "SourceContext",
         "Transform",
     ),
-    "flowengine.message": ("Exchange", "Message"),
-    "flowengine.outcome": ("Outcome",),
+    "flowengine.core.message": ("Exchange", "Message"),
+    "flowengine.core.outcome": ("Outcome",),
     "flowengine.errors": (
         "BadMessage",
         "ConnectorError",
@@ -75,15 +75,15 @@ _HOMES: dict[str, tuple[str, ...]] = {
         "ValidationFailed",
     ),
     # per-message templates and expressions, compiled at build time
-    "flowengine.expressions": ("Expression", "Template"),
+    "flowengine.expressions.compiled": ("Expression", "Template"),
     # where a node that calls out may go (http.request's allow-list)
-    "flowengine.netallow": ("Entry", "Guard", "UrlRefused", "fixed_origin"),
+    "flowengine.compile.netallow": ("Entry", "Guard", "UrlRefused", "fixed_origin"),
     # reconnection schedules
-    "flowengine.backoff": ("Backoff",),
+    "flowengine.core.backoff": ("Backoff",),
     # what the engine shares with nodes, and its in-process HTTP server
-    "flowengine.services": ("Services",),
-    "flowengine.http_routes": ("Handler", "HttpRoutes", "RouteConflict"),
-    "flowengine.http_asgi": (
+    "flowengine.runtime.services": ("Services",),
+    "flowengine.endpoints.routes": ("Handler", "HttpRoutes", "RouteConflict"),
+    "flowengine.endpoints.asgi": (
         "Answer",
         "ClientGone",
         "answer",

@@ -13,10 +13,10 @@ import httpx
 import pytest
 import uvicorn
 
-from flowengine.compiler import CompileResult, compile_text
-from flowengine.engine import Engine
-from flowengine.graph import CompiledFlow
-from flowengine.http_protocol import SERVER_OPTIONS
+from flowengine.compile.compiler import CompileResult, compile_text
+from flowengine.compile.graph import CompiledFlow
+from flowengine.endpoints.protocol import SERVER_OPTIONS
+from flowengine.runtime.engine import Engine
 
 REPO = Path(__file__).resolve().parents[1]
 

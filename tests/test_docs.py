@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from flowengine.compiler import compile_text
+from flowengine.compile.compiler import compile_text
 from tests.conftest import REPO, compile_ok
 
 BLOCK = re.compile(r"```flow\n(.*?)```", re.S)

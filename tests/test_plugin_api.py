@@ -72,9 +72,9 @@ def test_connectors_import_only_the_plugin_module_and_formats() -> None:
 def test_the_check_catches_a_connector_that_reaches_past_the_door(tmp_path: Path) -> None:
     planted = tmp_path / "leaky.py"
     planted.write_text(
-        "from flowengine import formats, nodes\nimport flowengine.spec\nfrom flowengine.plugin import Message\n"
+        "from flowengine import formats, errors\nimport flowengine.compile.spec\nfrom flowengine.plugin import Message\n"
     )
     assert [m for _, m in _engine_imports(planted) if _reaches_past_the_door(m)] == [
-        "flowengine.nodes",
-        "flowengine.spec",
+        "flowengine.errors",
+        "flowengine.compile.spec",
     ]

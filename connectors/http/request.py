@@ -5,7 +5,7 @@ The call succeeds on 2xx only. A non-2xx answer or a transport error raises
 error route). Every call has a timeout. One connection pool per node.
 
 A URL built from message data must match the node's `allow:` or the server's
-`--http-allow` (see `flowengine.netallow`), and the engine's own address is
+`--http-allow` (see `flowengine.compile.netallow`), and the engine's own address is
 refused; credentials headers are never filled from message data (E153); the
 answer is read while it streams and refused past `max_response_bytes`;
 redirects are not followed unless asked, so an allowed host cannot bounce a

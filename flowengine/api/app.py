@@ -23,7 +23,7 @@ from flowengine.api.metrics import Metrics
 from flowengine.api.routes_dlq import router as dlq_router
 from flowengine.api.routes_flows import router as flows_router
 from flowengine.api.routes_ops import router as ops_router
-from flowengine.http_app import mount_flow_routes
+from flowengine.endpoints.app import mount_flow_routes
 from flowengine.ui import mount_ui
 
 DESCRIPTION = """Deploy, inspect and operate the flows of a running Flowengine.

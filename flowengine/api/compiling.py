@@ -13,10 +13,10 @@ from typing import Any
 from dsl.diagnostics import Diagnostic, Severity
 from flowengine.api.errors import ApiError
 from flowengine.api.redact import Redactor
-from flowengine.compiler import CompileResult, compile_text
-from flowengine.graph import CompiledFlow
-from flowengine.lint import LintReport
-from flowengine.reach import Reach
+from flowengine.compile.compiler import CompileResult, compile_text
+from flowengine.compile.graph import CompiledFlow
+from flowengine.compile.reach import Reach
+from flowengine.lint.linter import LintReport
 
 DEFAULT_FILE = "<request>"
 

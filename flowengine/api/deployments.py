@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
-from flowengine.store import Store
+from flowengine.runtime.store import Store
 
 Wanted = Literal["started", "stopped", "paused"]
 

@@ -22,10 +22,10 @@ from dataclasses import dataclass, field
 from flowengine.api.compiling import Compiled, compile_for_view, compile_one
 from flowengine.api.deployments import Deployment, Deployments, Revision, Wanted, content_hash, now
 from flowengine.api.errors import ApiError, not_found
-from flowengine.engine import Engine
+from flowengine.compile.reach import Reach
 from flowengine.errors import ConnectorError
-from flowengine.reach import Reach
-from flowengine.runtime import FlowRuntime
+from flowengine.runtime.engine import Engine
+from flowengine.runtime.flow import FlowRuntime
 
 log = logging.getLogger("flowengine.api")
 

@@ -27,8 +27,8 @@ from prometheus_client import CollectorRegistry, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from flowengine.engine import Engine
-from flowengine.spec import Role
+from flowengine.compile.spec import Role
+from flowengine.runtime.engine import Engine
 
 FlowState = tuple[str, int, bool]
 """(flow name, current version, running and consuming)"""

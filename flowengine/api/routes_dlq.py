@@ -19,7 +19,7 @@ from flowengine.api.manager import FlowManager
 from flowengine.api.models import responses
 from flowengine.deadletter.replay import replay
 from flowengine.deadletter.store import DeadLetter, DeadLetterStore
-from flowengine.services import Services
+from flowengine.runtime.services import Services
 
 router = APIRouter(prefix="/api/flows/{name}/dead-letters", tags=["dead letters"])
 Name = Annotated[str, Path(max_length=128, description="The flow's name")]

@@ -29,7 +29,7 @@ from flowengine.api.models import (
     responses,
 )
 from flowengine.api.views import change_result, detail, revision, summary
-from flowengine.export import FORMATS
+from flowengine.pictures.export import FORMATS
 
 router = APIRouter(prefix="/api/flows", tags=["flows"])
 

@@ -19,7 +19,7 @@ from flowengine.api.compiling import DEFAULT_FILE, compile_source, report_json
 from flowengine.api.manager import FlowManager
 from flowengine.api.models import Health, LintReportModel, Readiness, responses
 from flowengine.api.views import readiness
-from flowengine.lint import LintOptions, lint_result
+from flowengine.lint.linter import LintOptions, lint_result
 
 router = APIRouter()
 PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8"

@@ -21,11 +21,11 @@ from flowengine.api.auth import Tokens
 from flowengine.api.deployments import Deployments
 from flowengine.api.manager import FlowManager, Settings
 from flowengine.api.metrics import FlowState, Metrics
-from flowengine.engine import Engine
-from flowengine.http_protocol import SERVER_OPTIONS
-from flowengine.listen import address
-from flowengine.serve_run import EngineServer
-from flowengine.services import Services
+from flowengine.endpoints.protocol import SERVER_OPTIONS
+from flowengine.runtime.engine import Engine
+from flowengine.runtime.listen import address
+from flowengine.runtime.services import Services
+from flowengine.runtime.serving import EngineServer
 
 log = logging.getLogger("flowengine")
 

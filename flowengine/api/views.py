@@ -1,6 +1,6 @@
 """What the API shows of a deployed flow: its record, its graph and its live counters.
 
-Nodes and edges come from the graph export (`flowengine.export.to_json`), so the
+Nodes and edges come from the graph export (`flowengine.pictures.export.to_json`), so the
 API and `flowengine graph` never disagree and options appear as written. Live
 counters come from the running runtime's `NodeStats`; error texts pass through
 the flow's redactor.
@@ -24,9 +24,9 @@ from flowengine.api.models import (
     RevisionModel,
     Status,
 )
-from flowengine.export import to_json
-from flowengine.runtime import FlowRuntime
-from flowengine.spec import Role
+from flowengine.compile.spec import Role
+from flowengine.pictures.export import to_json
+from flowengine.runtime.flow import FlowRuntime
 
 
 def status_of(manager: FlowManager, dep: Deployment) -> Status:

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flowengine.build import BuildContext
+from flowengine.compile.build import BuildContext
+from flowengine.compile.spec import KindSpec, Role
+from flowengine.core.message import Message
+from flowengine.core.nodes import AsyncNode
 from flowengine.deadletter.store import DeadLetterStore
 from flowengine.errors import MessageError, NodeFailed
-from flowengine.message import Message
-from flowengine.nodes import AsyncNode
-from flowengine.spec import KindSpec, Role
 
 
 class DeadLetterSink(AsyncNode):

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from flowengine.deadletter.store import DeadLetterStore, Selection
-from flowengine.runtime import FlowRuntime
+from flowengine.runtime.flow import FlowRuntime
 
 BATCH = 500
 

@@ -31,10 +31,10 @@ from typing import Any
 
 import orjson
 
+from flowengine.core.message import Message
 from flowengine.errors import MessageError
-from flowengine.message import Message
-from flowengine.store import Store
-from flowengine.tracing import trace_id
+from flowengine.observe.tracing import trace_id
+from flowengine.runtime.store import Store
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS dead_letters (

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from flowengine.compile.graph import CompiledFlow, EdgeKind
 from flowengine.flowtest.doubles import FLOW_WIDE
-from flowengine.graph import CompiledFlow, EdgeKind
 
 
 @dataclass(frozen=True, order=True)

@@ -25,11 +25,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from flowengine.compile.graph import CompiledFlow, EdgeKind
+from flowengine.core.message import Message
+from flowengine.core.nodes import AsyncNode, Branch, Call, Emit, Node, Output, Source, Transform
+from flowengine.core.outcome import Outcome
 from flowengine.errors import BadMessage, DeliveryFailed, MessageError, NodeFailed, ValidationFailed
-from flowengine.graph import CompiledFlow, EdgeKind
-from flowengine.message import Message
-from flowengine.nodes import AsyncNode, Branch, Call, Emit, Node, Output, Source, Transform
-from flowengine.outcome import Outcome
 
 FLOW_WIDE = "*"
 """The source end of the pseudo-edge of a flow-wide `on error -> handler`."""

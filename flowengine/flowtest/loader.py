@@ -20,7 +20,7 @@ import yaml
 from jsonschema.exceptions import best_match
 
 from dsl import source
-from flowengine.durations import seconds
+from flowengine.core.durations import seconds
 from flowengine.flowtest.schema import SCHEMA
 
 TEST_SUFFIXES = (".test.yaml", ".test.yml")

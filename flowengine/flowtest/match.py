@@ -16,9 +16,9 @@ from typing import Any
 
 import orjson
 
+from flowengine.core.message import Message
 from flowengine.errors import MessageError
-from flowengine.expressions import Expression, ExpressionError
-from flowengine.message import Message
+from flowengine.expressions.compiled import Expression, ExpressionError
 
 _PRETTY = orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
 

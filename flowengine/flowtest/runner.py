@@ -21,17 +21,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from flowengine.compiler import compile_file
+from flowengine.compile.compiler import compile_file
+from flowengine.compile.graph import CompiledFlow
+from flowengine.compile.reach import Reach
+from flowengine.core.message import Message
+from flowengine.core.nodes import Branch, Source
 from flowengine.flowtest.coverage import Coverage
 from flowengine.flowtest.doubles import Recorder, install
 from flowengine.flowtest.loader import TEST_SUFFIXES, Case, TestFile, TestFileError, is_test_file, load
 from flowengine.flowtest.verdict import Problem, Sent, judge
-from flowengine.graph import CompiledFlow
-from flowengine.message import Message
-from flowengine.nodes import Branch, Source
-from flowengine.reach import Reach
-from flowengine.runtime import FlowRuntime
-from flowengine.services import Services
+from flowengine.runtime.flow import FlowRuntime
+from flowengine.runtime.services import Services
 
 MESSAGE_TIMEOUT = 10.0
 _SKIP_DIRS = {"node_modules", "__pycache__"}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flowengine.durations import SCHEMA as DURATION
+from flowengine.core.durations import SCHEMA as DURATION
 
 SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",

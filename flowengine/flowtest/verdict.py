@@ -7,12 +7,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from flowengine.core.message import Message
+from flowengine.core.outcome import Outcome
 from flowengine.errors import MessageError
 from flowengine.flowtest.doubles import Recorder
 from flowengine.flowtest.loader import Case
 from flowengine.flowtest.match import message_problems
-from flowengine.message import Message
-from flowengine.outcome import Outcome
 
 Problem = list[str]
 

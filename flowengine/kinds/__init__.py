@@ -1,6 +1,6 @@
 """The built-in node kinds of the engine (connectors live in the `connectors` package)."""
 
-from flowengine.registry import Registry
+from flowengine.compile.registry import Registry
 
 # kind name -> where its spec lives; each module is imported when a flow first uses the kind
 KINDS = {

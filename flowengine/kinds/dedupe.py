@@ -15,14 +15,14 @@ import asyncio
 import time
 from typing import Any
 
-from flowengine.build import BuildContext
-from flowengine.durations import SCHEMA as DURATION
-from flowengine.durations import seconds
-from flowengine.expressions import Expression
-from flowengine.message import Message
-from flowengine.nodes import AsyncNode
-from flowengine.spec import Field, KindSpec, Role
-from flowengine.store import Store
+from flowengine.compile.build import BuildContext
+from flowengine.compile.spec import Field, KindSpec, Role
+from flowengine.core.durations import SCHEMA as DURATION
+from flowengine.core.durations import seconds
+from flowengine.core.message import Message
+from flowengine.core.nodes import AsyncNode
+from flowengine.expressions.compiled import Expression
+from flowengine.runtime.store import Store
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS dedupe_keys (

@@ -6,8 +6,8 @@ reads `hl7`/`xml` in an expression, not when the registry is filled.
 
 from __future__ import annotations
 
-from flowengine.expressions import register_view
-from flowengine.registry import Registry
+from flowengine.compile.registry import Registry
+from flowengine.expressions.compiled import register_view
 
 KINDS = {
     "xml.xpath": "flowengine.kinds.xml:XPATH",

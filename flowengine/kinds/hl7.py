@@ -14,16 +14,16 @@ from collections.abc import Callable
 from lxml import etree
 
 from flowengine import formats
-from flowengine.build import BuildContext
+from flowengine.compile.build import BuildContext
+from flowengine.compile.spec import Field, KindSpec, Role
+from flowengine.core.message import Message
+from flowengine.core.nodes import Transform
 from flowengine.errors import BadMessage, ValidationFailed
-from flowengine.expressions import Template
+from flowengine.expressions.compiled import Template
 from flowengine.formats import hl7
 from flowengine.formats.hl7.ack import APPLICATION_INTERNAL_ERROR
 from flowengine.formats.hl7.body import ER7_TYPE, JSON_TYPE, VIEW
 from flowengine.kinds.xml import checked_limits, xml_of
-from flowengine.message import Message
-from flowengine.nodes import Transform
-from flowengine.spec import Field, KindSpec, Role
 
 XML_TYPE = "application/xml"
 

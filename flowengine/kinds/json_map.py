@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flowengine.build import BuildContext
-from flowengine.expressions import Expression, is_undefined
-from flowengine.message import Message
-from flowengine.nodes import Transform
-from flowengine.spec import Field, KindSpec, MappingUse, Role
+from flowengine.compile.build import BuildContext
+from flowengine.compile.spec import Field, KindSpec, MappingUse, Role
+from flowengine.core.message import Message
+from flowengine.core.nodes import Transform
+from flowengine.expressions.compiled import Expression, is_undefined
 
 
 class JsonMap(Transform):

@@ -17,12 +17,12 @@ from referencing import Registry, Resource
 from referencing.exceptions import NoSuchResource
 from referencing.jsonschema import DRAFT202012 as _DRAFT
 
-from flowengine.build import BuildContext
+from flowengine.compile.build import BuildContext
+from flowengine.compile.files import FileRefused, FileRoot
+from flowengine.compile.spec import Field, KindSpec, Role
+from flowengine.core.message import Message
+from flowengine.core.nodes import Transform
 from flowengine.errors import ValidationFailed
-from flowengine.files import FileRefused, FileRoot
-from flowengine.message import Message
-from flowengine.nodes import Transform
-from flowengine.spec import Field, KindSpec, Role
 
 _REQUIRED = re.compile(r"^'(.*)' is a required property$")
 

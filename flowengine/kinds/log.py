@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import logging
 
-from flowengine.build import BuildContext
-from flowengine.expressions import Template
-from flowengine.message import Message
-from flowengine.nodes import Transform
-from flowengine.spec import Field, KindSpec, Role
+from flowengine.compile.build import BuildContext
+from flowengine.compile.spec import Field, KindSpec, Role
+from flowengine.core.message import Message
+from flowengine.core.nodes import Transform
+from flowengine.expressions.compiled import Template
 
 _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
 

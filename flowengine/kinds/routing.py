@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from flowengine.build import BuildContext
+from flowengine.compile.build import BuildContext
+from flowengine.compile.spec import Field, KindSpec, Role
+from flowengine.core.message import Message
+from flowengine.core.nodes import Branch, Transform
 from flowengine.errors import NodeFailed
-from flowengine.expressions import Expression
-from flowengine.message import Message
-from flowengine.nodes import Branch, Transform
-from flowengine.spec import Field, KindSpec, Role
+from flowengine.expressions.compiled import Expression
 
 
 class BranchNode(Branch):

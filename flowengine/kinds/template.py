@@ -6,11 +6,11 @@ message cannot break the document it is inserted into.
 
 from __future__ import annotations
 
-from flowengine.build import BuildContext
-from flowengine.expressions import Template
-from flowengine.message import Message
-from flowengine.nodes import Transform
-from flowengine.spec import Field, KindSpec, Role
+from flowengine.compile.build import BuildContext
+from flowengine.compile.spec import Field, KindSpec, Role
+from flowengine.core.message import Message
+from flowengine.core.nodes import Transform
+from flowengine.expressions.compiled import Template
 
 
 class TemplateNode(Transform):

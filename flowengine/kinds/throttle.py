@@ -11,13 +11,13 @@ import asyncio
 import time
 from collections import OrderedDict
 
-from flowengine.build import BuildContext
-from flowengine.durations import SCHEMA as DURATION
-from flowengine.durations import seconds
-from flowengine.expressions import Expression
-from flowengine.message import Message
-from flowengine.nodes import AsyncNode
-from flowengine.spec import Field, KindSpec, Role
+from flowengine.compile.build import BuildContext
+from flowengine.compile.spec import Field, KindSpec, Role
+from flowengine.core.durations import SCHEMA as DURATION
+from flowengine.core.durations import seconds
+from flowengine.core.message import Message
+from flowengine.core.nodes import AsyncNode
+from flowengine.expressions.compiled import Expression
 
 MAX_KEYS = 10_000
 

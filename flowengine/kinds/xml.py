@@ -15,7 +15,11 @@ from typing import Any
 from lxml import etree
 
 from flowengine import formats
-from flowengine.build import BuildContext
+from flowengine.compile.build import BuildContext
+from flowengine.compile.files import FileRefused, FileRoot
+from flowengine.compile.spec import Field, KindSpec, MappingUse, Role
+from flowengine.core.message import Message
+from flowengine.core.nodes import Transform
 from flowengine.errors import (
     BadMessage,
     MessageError,
@@ -24,13 +28,9 @@ from flowengine.errors import (
     NodeFailed,
     ValidationFailed,
 )
-from flowengine.expressions import Template
-from flowengine.files import FileRefused, FileRoot
+from flowengine.expressions.compiled import Template
 from flowengine.formats import xmljson, xmllimits, xmlsafe
 from flowengine.formats.xmllimits import XmlLimitExceeded, XmlLimits
-from flowengine.message import Message
-from flowengine.nodes import Transform
-from flowengine.spec import Field, KindSpec, MappingUse, Role
 
 XML_TYPE = "application/xml"
 _PROBE = etree.fromstring(b"<probe/>")

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flowengine.export import to_dot, to_json
-from flowengine.graph import CompiledFlow
+from flowengine.compile.graph import CompiledFlow
+from flowengine.pictures.export import to_dot, to_json
 from flowengine.pictures.graphviz import PictureError, render_dot
 from flowengine.pictures.page import html_page
 

@@ -1,4 +1,4 @@
-"""Draw a flow as SVG from the graph export's JSON (`flowengine.export.to_json`).
+"""Draw a flow as SVG from the graph export's JSON (`flowengine.pictures.export.to_json`).
 
 Working from the export keeps the picture, `flowengine graph --format json`
 and the API's view of a flow in agreement, and means options appear as
@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from flowengine.export import FLOW_ERROR_SOURCE
+from flowengine.pictures.export import FLOW_ERROR_SOURCE
 from flowengine.pictures.layout import Layout, Point, layered
 
 NAME_SIZE = 13.0

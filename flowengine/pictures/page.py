@@ -52,7 +52,7 @@ def _section(graph: dict[str, Any], heading: bool) -> str:
 
 
 def html_page(graphs: list[dict[str, Any]]) -> str:
-    """One self-contained page drawing every graph (each a `flowengine.export.to_json` document)."""
+    """One self-contained page drawing every graph (each a `flowengine.pictures.export.to_json` document)."""
     one = graphs[0] if len(graphs) == 1 else None
     title = one["flow"] if one else graphs[0]["file"]
     description = f'<p class="description">{escape(one["description"])}</p>' if one and one["description"] else ""

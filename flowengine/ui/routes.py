@@ -13,8 +13,8 @@ from starlette.responses import RedirectResponse, Response
 from flowengine.api.auth import Role, require
 from flowengine.api.errors import ApiError
 from flowengine.api.models import FLOW_NAME
-from flowengine.export import to_json
 from flowengine.pictures.drawing import drawing
+from flowengine.pictures.export import to_json
 from flowengine.pictures.page import LEGEND, asset, document
 
 PREFIX = "/ui"

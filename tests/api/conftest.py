@@ -22,8 +22,8 @@ import uvicorn
 from flowengine.api import Settings, Tokens, assemble
 from flowengine.api.auth import digest
 from flowengine.api.server import Assembly
-from flowengine.netallow import HttpPolicy
-from flowengine.reach import Reach
+from flowengine.compile.netallow import HttpPolicy
+from flowengine.compile.reach import Reach
 from tests.conftest import REPO, eventually, free_port
 
 TOKENS = {"viewer": "view-token-1", "deployer": "deploy-token-2", "admin": "admin-token-3"}

@@ -12,7 +12,7 @@ import httpx
 from click.testing import Result
 from typer.testing import CliRunner
 
-from flowengine.cli import app
+from flowengine.cli.main import app
 from tests.api.conftest import FLOWENGINE, REPO, TOKENS, serve_process, write_tokens
 
 HELLO_FILE, ORDERS_FILE = str(REPO / "flows/hello.flow"), str(REPO / "flows/orders.flow")

@@ -73,7 +73,7 @@ async def test_invalid_flow_answers_422_with_the_lint_json_diagnostics(admin):
 
 
 async def test_lint_endpoint_and_422_agree_with_flowengine_lint(admin, tmp_path):
-    from flowengine.lint import lint_paths
+    from flowengine.lint.linter import lint_paths
 
     path = tmp_path / "broken.flow"
     path.write_text(BROKEN)

@@ -11,8 +11,8 @@ import httpx
 import pytest
 import uvicorn
 
-from flowengine.netallow import HttpPolicy
-from flowengine.reach import Reach
+from flowengine.compile.netallow import HttpPolicy
+from flowengine.compile.reach import Reach
 from tests.api.conftest import TOKENS, ApiServer
 from tests.conftest import free_port
 

@@ -7,7 +7,7 @@ import sqlite3
 import pytest
 
 from flowengine.api.deployments import Deployments
-from flowengine.store import Store
+from flowengine.runtime.store import Store
 from tests.api.conftest import HELLO, ApiServer, echo_flow
 
 TEXT = {"content-type": "text/plain"}

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bench import micro, mllp_client, mllp_flood, peers
-from flowengine.compiler import compile_file
+from flowengine.compile.compiler import compile_file
 from flowengine.formats import hl7
 
 FLOWS = sorted((peers.REPO / "bench" / "flows").glob("*.flow"))

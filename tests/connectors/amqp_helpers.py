@@ -14,7 +14,7 @@ import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractIncomingMessage
 
 from connectors.amqp.connection import DEFAULT_URL, connections
-from flowengine.engine import Engine
+from flowengine.runtime.engine import Engine
 from tests.conftest import compile_ok
 from tests.conftest import eventually as until  # noqa: F401  (the AMQP tests import it from here)
 

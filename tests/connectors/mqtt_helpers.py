@@ -18,9 +18,9 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from flowengine.engine import Engine
-from flowengine.graph import CompiledFlow
-from flowengine.nodes import Node
+from flowengine.compile.graph import CompiledFlow
+from flowengine.core.nodes import Node
+from flowengine.runtime.engine import Engine
 from tests.conftest import eventually
 
 BROKER_HOST, BROKER_PORT = "127.0.0.1", 1883

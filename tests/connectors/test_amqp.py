@@ -12,10 +12,10 @@ import pytest
 from connectors.amqp.connection import DEFAULT_URL, AmqpConnection, connections
 from connectors.amqp.publish import MAX_LANES
 from connectors.memory import hub_of
-from flowengine.backoff import Backoff
-from flowengine.engine import Engine
+from flowengine.core.backoff import Backoff
+from flowengine.core.message import Message
 from flowengine.errors import ConnectorError
-from flowengine.message import Message
+from flowengine.runtime.engine import Engine
 from tests.conftest import REPO, compile_ok
 from tests.connectors.amqp_helpers import broker, deployed, kill_connections, unique, until
 

@@ -9,8 +9,8 @@ import json
 import orjson
 
 from flowengine.deadletter.store import DeadLetterStore
-from flowengine.engine import Engine
-from flowengine.services import Services
+from flowengine.runtime.engine import Engine
+from flowengine.runtime.services import Services
 from tests.conftest import compile_ok
 from tests.connectors.amqp_helpers import broker, unique
 from tests.connectors.mqtt_helpers import eventually, outside, uid

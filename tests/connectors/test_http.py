@@ -7,7 +7,7 @@ import asyncio
 import orjson
 import pytest
 
-from flowengine.engine import Engine
+from flowengine.runtime.engine import Engine
 from tests.conftest import REPO, compile_ok
 
 ORDER = orjson.loads((REPO / "docs/examples/order.json").read_bytes())

@@ -1,6 +1,6 @@
 """`http.listen` under malformed and hostile requests (issue 19): a 4xx JSON answer, never a traceback.
 
-A real uvicorn (the engine's own protocol and options, `flowengine.http_protocol`) on
+A real uvicorn (the engine's own protocol and options, `flowengine.endpoints.protocol`) on
 loopback; raw sockets for what httpx would refuse to send, httpx for bodies. Every
 case must be answered 4xx with `{"error": {"type", "message"}}`, and the logs of
 uvicorn and the engine, captured whole, must hold no traceback and only one-line
@@ -21,8 +21,8 @@ import uvicorn
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from flowengine.engine import Engine
-from flowengine.http_protocol import MAX_HEAD_BYTES, JsonErrorsProtocol, check
+from flowengine.endpoints.protocol import MAX_HEAD_BYTES, JsonErrorsProtocol, check
+from flowengine.runtime.engine import Engine
 from tests.conftest import compile_ok
 
 ECHO = """
@@ -201,7 +201,7 @@ def test_the_uvicorn_names_we_rely_on_are_checked_at_import() -> None:
         check(Renamed)
     assert str(raised.value) == (
         f"uvicorn {uvicorn.__version__} no longer has Renamed.send_400_response(msg), "
-        "Renamed.on_headers_complete(): flowengine/http_protocol.py needs updating for it"
+        "Renamed.on_headers_complete(): flowengine/endpoints/protocol.py needs updating for it"
     )
 
 

@@ -10,9 +10,9 @@ import pytest
 
 from connectors.memory import hub_of
 from connectors.mllp.framing import FrameDecoder, Oversized, frame
-from flowengine.engine import Engine
+from flowengine.core.message import Message
 from flowengine.formats import hl7
-from flowengine.message import Message
+from flowengine.runtime.engine import Engine
 from tests.conftest import compile_ok, free_port
 
 

@@ -14,7 +14,7 @@ import pytest
 
 from connectors.memory import hub_of
 from connectors.mllp.framing import END, FrameDecoder, Oversized, Unframed, frame
-from flowengine.engine import Engine
+from flowengine.runtime.engine import Engine
 from tests.conftest import compile_ok
 from tests.connectors.test_mllp import FIELDS, client, listening, oru
 

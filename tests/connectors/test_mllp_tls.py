@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from connectors.memory import hub_of
-from flowengine.engine import Engine
+from flowengine.core.message import Message
 from flowengine.errors import ConnectorError
-from flowengine.message import Message
+from flowengine.runtime.engine import Engine
 from tests.conftest import compile_ok, free_port
 
 ORU = (b"MSH|^~\\&|LAB|HOSP|EHR|WARD|20240101||ORU^R01^ORU_R01|C1|P|2.5.1\r"

@@ -15,8 +15,8 @@ from paho.mqtt.properties import Properties
 from connectors.mqtt.client import MqttClient
 from connectors.mqtt.settings import BrokerUrl, Settings
 from connectors.mqtt.subscribe import MqttSubscribe
-from flowengine.engine import Engine
 from flowengine.errors import ConnectorError
+from flowengine.runtime.engine import Engine
 from tests.conftest import REPO, compile_ok
 from tests.connectors.amqp_helpers import broker
 from tests.connectors.mqtt_helpers import Outside, eventually, node_of, outside, running, uid

@@ -7,7 +7,7 @@ import pytest
 from connectors.mqtt.settings import BrokerUrl, resolve_url, subscriber_client_id
 from connectors.mqtt.subscribe import MqttSubscribe
 from connectors.mqtt.topics import filter_problem, topic_problem
-from flowengine.compiler import compile_text
+from flowengine.compile.compiler import compile_text
 from tests.conftest import compile_ok
 
 

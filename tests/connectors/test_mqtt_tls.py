@@ -16,8 +16,8 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 import pytest
 
-from flowengine.engine import Engine
 from flowengine.errors import ConnectorError
+from flowengine.runtime.engine import Engine
 from tests.conftest import compile_ok, free_port
 from tests.connectors.mqtt_helpers import outside, running, uid
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from flowengine.compiler import compile_text
+from flowengine.compile.compiler import compile_text
 from tests.conftest import REPO
 
 SEEDS = [p.read_text() for p in sorted((REPO / "flows").glob("*.flow"))]

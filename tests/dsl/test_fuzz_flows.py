@@ -17,9 +17,9 @@ from hypothesis import strategies as st
 
 from dsl.formatter import FormatError, format_text
 from dsl.source import SourceError, decode
-from flowengine.compiler import compile_file
-from flowengine.export import FORMATS
-from flowengine.lint import LintOptions, lint_file
+from flowengine.compile.compiler import compile_file
+from flowengine.lint.linter import LintOptions, lint_file
+from flowengine.pictures.export import FORMATS
 from tests.conftest import REPO
 
 SEEDS = [p.read_bytes() for p in sorted((REPO / "flows").glob("*.flow"))]
@@ -106,7 +106,7 @@ def test_the_cli_answers_bad_bytes_and_deep_nesting_with_diagnostics(tmp_path):
         path.write_bytes(data)
         for command in (["lint"], ["fmt", "--check"], ["graph"]):
             done = subprocess.run(
-                [sys.executable, "-m", "flowengine.cli", *command, str(path)], capture_output=True, text=True,
+                [sys.executable, "-m", "flowengine.cli.main", *command, str(path)], capture_output=True, text=True,
                 timeout=60, check=False,
             )
             out = done.stdout + done.stderr

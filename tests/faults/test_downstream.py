@@ -13,8 +13,8 @@ import pytest
 
 from flowengine.deadletter.replay import replay
 from flowengine.deadletter.store import DeadLetterStore
-from flowengine.engine import Engine
-from flowengine.services import Services
+from flowengine.runtime.engine import Engine
+from flowengine.runtime.services import Services
 from tests.conftest import compile_ok
 from tests.connectors.amqp_helpers import broker, unique, until
 

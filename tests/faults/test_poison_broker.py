@@ -6,7 +6,7 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from flowengine.engine import Engine
+from flowengine.runtime.engine import Engine
 from tests.conftest import compile_ok
 from tests.connectors.amqp_helpers import broker, unique
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flowengine.backoff import Backoff
+from flowengine.core.backoff import Backoff
 
 
 def test_delay_doubles_is_capped_and_keeps_half_of_its_ceiling():

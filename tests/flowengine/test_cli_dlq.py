@@ -6,8 +6,8 @@ import asyncio
 import json
 
 from connectors.memory import hub_of
-from flowengine.engine import Engine
-from flowengine.services import Services
+from flowengine.runtime.engine import Engine
+from flowengine.runtime.services import Services
 from tests.conftest import compile_ok, free_port
 from tests.flowengine.test_cli import FLOWENGINE
 

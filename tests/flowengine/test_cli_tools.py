@@ -9,7 +9,7 @@ import xml.etree.ElementTree as ET
 
 from typer.testing import CliRunner
 
-from flowengine.cli import app
+from flowengine.cli.main import app
 from tests.conftest import REPO
 from tests.flowengine.test_flowtest import FAILING, FLOW
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from flowengine.compiler import compile_text
-from flowengine.graph import EdgeKind
-from flowengine.spec import Role
+from flowengine.compile.compiler import compile_text
+from flowengine.compile.graph import EdgeKind
+from flowengine.compile.spec import Role
 from tests.conftest import REPO, codes, compile_ok
 
 OK = """
@@ -149,7 +149,7 @@ def test_edge_into_a_source_and_edge_out_of_an_armed_branch():
 
 @pytest.mark.parametrize("kind", ["memory.in", "memory.out", "json.map", "http.listen", "branch"])
 def test_every_kind_has_a_consistent_spec(kind):
-    from flowengine.registry import default_registry
+    from flowengine.compile.registry import default_registry
 
     spec = default_registry().get(kind)
     assert spec is not None

@@ -9,10 +9,10 @@ import pty
 import threading
 from pathlib import Path
 
+from flowengine.core.message import Message
 from flowengine.deadletter.store import DeadLetterStore
 from flowengine.errors import DeliveryFailed
-from flowengine.message import Message
-from flowengine.store import Store
+from flowengine.runtime.store import Store
 from tests.flowengine.test_cli import FLOWENGINE
 
 COUNT = 2002

@@ -6,12 +6,12 @@ import base64
 import sqlite3
 
 from connectors.memory import hub_of
+from flowengine.core.message import Message
 from flowengine.deadletter.replay import replay
 from flowengine.deadletter.store import SCHEMA, DeadLetterStore
-from flowengine.engine import Engine
-from flowengine.message import Message
-from flowengine.services import Services
-from flowengine.store import Store
+from flowengine.runtime.engine import Engine
+from flowengine.runtime.services import Services
+from flowengine.runtime.store import Store
 from tests.conftest import compile_ok
 
 TRACE = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 
 from connectors.memory import hub_of
-from flowengine.engine import Engine
-from flowengine.services import Services
+from flowengine.runtime.engine import Engine
+from flowengine.runtime.services import Services
 from tests.conftest import compile_ok, eventually
 
 

@@ -7,14 +7,14 @@ import asyncio
 import pytest
 
 from connectors.memory import hub_of
-from flowengine.build import BuildContext
-from flowengine.compiler import compile_text
-from flowengine.engine import Engine
-from flowengine.http_routes import RouteConflict
-from flowengine.message import Message
-from flowengine.nodes import Emit, Transform
-from flowengine.registry import Registry, load_entry_points
-from flowengine.spec import KindSpec, Role
+from flowengine.compile.build import BuildContext
+from flowengine.compile.compiler import compile_text
+from flowengine.compile.registry import Registry, load_entry_points
+from flowengine.compile.spec import KindSpec, Role
+from flowengine.core.message import Message
+from flowengine.core.nodes import Emit, Transform
+from flowengine.endpoints.routes import RouteConflict
+from flowengine.runtime.engine import Engine
 from tests.conftest import compile_ok, eventually
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import orjson
 
-from flowengine.export import to_dot, to_json, to_mermaid
+from flowengine.pictures.export import to_dot, to_json, to_mermaid
 from tests.conftest import compile_ok
 
 FLOW = """

@@ -1,11 +1,11 @@
-"""flowengine.expression_depth: expressions and templates too deep to compile are E004, not a crash."""
+"""flowengine.expressions.depth: expressions and templates too deep to compile are E004, not a crash."""
 
 from __future__ import annotations
 
 import pytest
 
-from flowengine.expression_depth import MAX_BLOCKS, MAX_BRACKETS, MAX_DEPTH
-from flowengine.expressions import Expression, ExpressionError, Template
+from flowengine.expressions.compiled import Expression, ExpressionError, Template
+from flowengine.expressions.depth import MAX_BLOCKS, MAX_BRACKETS, MAX_DEPTH
 from tests.conftest import codes
 
 TOO_DEEP = {

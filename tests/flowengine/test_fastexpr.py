@@ -10,10 +10,10 @@ import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flowengine import expressions
-from flowengine.expressions import Expression
-from flowengine.fastexpr import compile_fast
-from flowengine.message import Message
+from flowengine.core.message import Message
+from flowengine.expressions import compiled as expressions
+from flowengine.expressions.compiled import Expression
+from flowengine.expressions.fast import compile_fast
 
 ATOMS = [
     "body.a", "body.b", "body.s", "body.items", "body.nested.x", "body.missing", "body.missing.deeper",

@@ -1,4 +1,4 @@
-"""`flowengine.files`: what a flow may read, and one answer for missing and refused files."""
+"""`flowengine.compile.files`: what a flow may read, and one answer for missing and refused files."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from flowengine.compiler import compile_text
+from flowengine.compile.compiler import compile_text
+from flowengine.compile.files import FileRefused, FileRoot
+from flowengine.compile.reach import Reach
+from flowengine.core.message import Message
 from flowengine.errors import ValidationFailed
-from flowengine.files import FileRefused, FileRoot
-from flowengine.message import Message
-from flowengine.reach import Reach
 
 SCHEMA = '{"type": "object"}'
 REFUSED = "file '%s' is not readable from this flow's files root"

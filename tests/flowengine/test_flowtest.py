@@ -72,7 +72,7 @@ def test_connectors_are_doubles_and_messages_reach_named_sinks(tmp_path):
 
 
 def test_the_doubles_stand_where_the_connectors_were(tmp_path):
-    from flowengine.compiler import compile_file
+    from flowengine.compile.compiler import compile_file
     from flowengine.flowtest.coverage import Coverage
     from flowengine.flowtest.doubles import Recorder, install
 

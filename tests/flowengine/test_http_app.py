@@ -8,10 +8,10 @@ import orjson
 import pytest
 from starlette.responses import Response
 
-from flowengine.engine import Engine
-from flowengine.http_app import FlowEndpoints
-from flowengine.http_asgi import Answer, answer
-from flowengine.http_routes import HttpRoutes
+from flowengine.endpoints.app import FlowEndpoints
+from flowengine.endpoints.asgi import Answer, answer
+from flowengine.endpoints.routes import HttpRoutes
+from flowengine.runtime.engine import Engine
 from tests.conftest import compile_ok
 
 ECHO = """

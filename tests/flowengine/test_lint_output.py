@@ -8,9 +8,9 @@ import jsonschema
 import pytest
 from typer.testing import CliRunner
 
-from flowengine.cli import app
-from flowengine.lint import LintOptions, lint_paths
-from flowengine.lint_output import github, sarif
+from flowengine.cli.main import app
+from flowengine.lint.linter import LintOptions, lint_paths
+from flowengine.lint.output import github, sarif
 
 # The part of the SARIF 2.1.0 schema (https://json.schemastore.org/sarif-2.1.0.json) that GitHub
 # code scanning reads: required members, their types, and the enumerations used.

@@ -7,13 +7,13 @@ from pathlib import Path
 import pytest
 
 from dsl.diagnostics import Diagnostic, Severity
-from flowengine.build import BuildContext
-from flowengine.lint import LintOptions, lint_paths, lint_text
-from flowengine.lint_docs import rules_reference
-from flowengine.lint_rules import ALL, CHECKS, ENV_FILE
-from flowengine.nodes import Transform
-from flowengine.registry import Registry, default_registry
-from flowengine.spec import Field, KindSpec, Role
+from flowengine.compile.build import BuildContext
+from flowengine.compile.registry import Registry, default_registry
+from flowengine.compile.spec import Field, KindSpec, Role
+from flowengine.core.nodes import Transform
+from flowengine.lint.docs import rules_reference
+from flowengine.lint.linter import LintOptions, lint_paths, lint_text
+from flowengine.lint.rules import ALL, CHECKS, ENV_FILE
 from tests.conftest import REPO
 
 BASE = REPO / "flows"
@@ -52,7 +52,7 @@ def test_codes_are_unique_and_their_letter_is_their_severity():
 
 def test_the_committed_rule_list_is_generated_from_the_rules():
     page = (REPO / "docs/diagnostics.md").read_text()
-    assert page == rules_reference(BASE), "stale: run .venv/bin/python -m flowengine.lint_docs docs/diagnostics.md"
+    assert page == rules_reference(BASE), "stale: run .venv/bin/python -m flowengine.lint.docs docs/diagnostics.md"
 
 
 HEAD = "flow f {\n  source in = memory.in()\n  sink out = memory.out()\n"
@@ -239,7 +239,7 @@ def test_many_files_lint_in_parallel_with_the_same_result(tmp_path, monkeypatch)
         body = "  in -> out\n" if i % 3 else "  in -> ot\n"
         (tmp_path / f"f{i:02}.flow").write_text(f"flow f{i} {{\n  source in = memory.in()\n  sink out = memory.out()\n{body}}}\n")
     serial = lint_paths([tmp_path], options=LintOptions(env={}))
-    monkeypatch.setattr("flowengine.lint.PARALLEL_FROM", 4)
+    monkeypatch.setattr("flowengine.lint.linter.PARALLEL_FROM", 4)
     parallel = lint_paths([tmp_path], options=LintOptions(env={}))
     assert parallel == serial and [Path(f).name for f in parallel.files][:2] == ["f00.flow", "f01.flow"]
     assert [d.code for d in parallel.diagnostics] == ["E121", "E120", "E110"] * 4

@@ -10,8 +10,8 @@ from collections.abc import Iterator
 import pytest
 
 from connectors.memory import hub_of
-from flowengine.logs import LIBRARIES, JsonFormatter, TextFormatter, configure
-from flowengine.message import Message
+from flowengine.core.message import Message
+from flowengine.observe.logs import LIBRARIES, JsonFormatter, TextFormatter, configure
 from tests.conftest import compile_ok
 
 TRACE = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"

@@ -1,10 +1,10 @@
-"""`flowengine.netallow`: allow entries, the engine's own address, and which URL templates fix their host."""
+"""`flowengine.compile.netallow`: allow entries, the engine's own address, and which URL templates fix their host."""
 
 from __future__ import annotations
 
 import pytest
 
-from flowengine.netallow import Entry, Guard, UrlRefused, fixed_origin
+from flowengine.compile.netallow import Entry, Guard, UrlRefused, fixed_origin
 
 GUARD = Guard((Entry.parse("https://crm.example.com/api"), Entry.parse("hooks.example.com")), (("0.0.0.0", 8080),))
 

@@ -11,10 +11,10 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from connectors.memory import hub_of
-from flowengine.engine import Engine
-from flowengine.message import Message
-from flowengine.otel import NodeTracer, _resource
-from flowengine.services import Services
+from flowengine.core.message import Message
+from flowengine.observe.otel import NodeTracer, _resource
+from flowengine.runtime.engine import Engine
+from flowengine.runtime.services import Services
 from tests.conftest import REPO, compile_ok
 
 TRACE = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
@@ -49,7 +49,7 @@ def test_an_exporter_turns_tracing_on_in_a_fresh_process():
     """The SDK is imported only when tracing can be on; a configured exporter must still get it."""
     check = (
         "import sys\n"
-        "from flowengine.services import Services\n"
+        "from flowengine.runtime.services import Services\n"
         "assert 'opentelemetry.sdk.trace' not in sys.modules\n"
         "assert Services().tracer is not None\n"
     )
@@ -63,7 +63,7 @@ def test_otlp_without_its_package_is_one_line_naming_the_extra():
     start = (
         "import sys\n"
         "sys.modules['opentelemetry.exporter.otlp'] = None\n"
-        "from flowengine.cli import app\n"
+        "from flowengine.cli.main import app\n"
         "app(['run', 'flows/hello.flow', '--port', '0'])\n"
     )
     env = {**os.environ, "FLOWENGINE_OTEL_EXPORTER": "otlp"}

@@ -10,10 +10,10 @@ import pytest
 from lxml import etree, html
 from typer.testing import CliRunner
 
-from flowengine.cli import app
-from flowengine.export import to_json
+from flowengine.cli.main import app
 from flowengine.pictures import PictureError, picture
 from flowengine.pictures.drawing import drawing
+from flowengine.pictures.export import to_json
 from flowengine.pictures.graphviz import MISSING
 from flowengine.pictures.layout import layered
 from tests.conftest import REPO, compile_ok

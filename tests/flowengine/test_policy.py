@@ -7,9 +7,9 @@ import asyncio
 import pytest
 
 from connectors.memory import hub_of
-from flowengine.durations import seconds
-from flowengine.message import Message
-from flowengine.policy import CircuitBreaker, RetryPolicy
+from flowengine.compile.policy import CircuitBreaker, RetryPolicy
+from flowengine.core.durations import seconds
+from flowengine.core.message import Message
 from tests.conftest import codes, compile_ok
 
 
@@ -128,7 +128,7 @@ async def test_flow_wide_retry_is_the_default_of_every_node_without_its_own(engi
 
 
 def test_flow_options_are_checked():
-    from flowengine.compiler import compile_text
+    from flowengine.compile.compiler import compile_text
 
     def messages(text: str) -> list[str]:
         return [f"{d.code} {d.message}" for d in compile_text(text, "t.flow", env={}).diagnostics]

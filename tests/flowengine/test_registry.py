@@ -10,12 +10,12 @@ import textwrap
 
 import pytest
 
-from flowengine.compiler import compile_text
-from flowengine.registry import Registry, default_registry
-from flowengine.spec import KindSpec, Role
+from flowengine.compile.compiler import compile_text
+from flowengine.compile.registry import Registry, default_registry
+from flowengine.compile.spec import KindSpec, Role
 
 KIND_MODULE = """
-from flowengine.spec import KindSpec, Role
+from flowengine.compile.spec import KindSpec, Role
 
 SPEC = KindSpec("test.lazy", Role.SINK, "A kind in a module nobody imported yet", build=lambda ctx: None)
 OTHER = KindSpec("test.other", Role.SINK, "Another", build=lambda ctx: None)
@@ -84,7 +84,7 @@ def test_an_unknown_kind_is_suggested_among_the_lazy_connector_kinds():
 def test_compiling_an_http_flow_imports_no_other_transport_or_format():
     check = textwrap.dedent("""
         import sys
-        from flowengine.compiler import compile_text
+        from flowengine.compile.compiler import compile_text
         text = 'flow f {\\n  source web = http.listen(path: "/x")\\n  sink out = http.reply()\\n  web -> out\\n}\\n'
         assert compile_text(text, "t.flow", env={}).ok
         print(sorted({m.split(".")[0] for m in sys.modules} & {"aio_pika", "aiormq", "paho", "lxml", "httpx"}))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from flowengine.compiler import compile_text
+from flowengine.compile.compiler import compile_text
 from tests.conftest import codes
 
 HEAD = "flow f {\n  source in = memory.in()\n  sink out = memory.out()\n"

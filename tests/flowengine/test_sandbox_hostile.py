@@ -11,10 +11,10 @@ import re
 import pytest
 
 from connectors.memory import hub_of
-from flowengine.engine import Engine
+from flowengine.core.message import Message
 from flowengine.errors import NodeFailed
-from flowengine.expressions import Expression, ExpressionError, Template
-from flowengine.message import Message
+from flowengine.expressions.compiled import Expression, ExpressionError, Template
+from flowengine.runtime.engine import Engine
 from tests.conftest import compile_ok
 
 ADDRESS = re.compile(r"0x[0-9a-f]{4,}|<class|<function|<built-in|<generator|TemplateReference|jinja2")

@@ -1,10 +1,10 @@
-"""flowengine/slots.py: the in-flight bound of a source."""
+"""flowengine/runtime/slots.py: the in-flight bound of a source."""
 
 from __future__ import annotations
 
 import asyncio
 
-from flowengine.slots import Slots
+from flowengine.runtime.slots import Slots
 
 
 async def test_free_slots_are_taken_without_waiting_then_waiters_are_served_in_order() -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from flowengine.errors import StateUnreadable
-from flowengine.services import Services
-from flowengine.store import Store, check_state
+from flowengine.runtime.services import Services
+from flowengine.runtime.store import Store, check_state
 
 DDL = "CREATE TABLE IF NOT EXISTS kv (k TEXT PRIMARY KEY, v TEXT NOT NULL);"
 

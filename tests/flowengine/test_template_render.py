@@ -13,11 +13,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from jinja2.sandbox import SandboxedEnvironment
 
-from flowengine import expressions
+from flowengine.core.message import Message
 from flowengine.errors import NodeFailed
-from flowengine.expressions import Template
-from flowengine.message import Message
-from flowengine.plain import require_plain
+from flowengine.expressions import compiled as expressions
+from flowengine.expressions.compiled import Template
+from flowengine.expressions.plain import require_plain
 
 
 class _Reference(SandboxedEnvironment):

@@ -6,16 +6,16 @@ import asyncio
 from pathlib import Path
 
 from connectors.memory import MemoryHub, hub_of
-from flowengine.build import BuildContext
-from flowengine.compiler import compile_text
-from flowengine.engine import Engine
+from flowengine.compile.build import BuildContext
+from flowengine.compile.compiler import compile_text
+from flowengine.compile.graph import CompiledFlow
+from flowengine.compile.registry import Registry, load_entry_points
+from flowengine.compile.spec import KindSpec, Role
+from flowengine.core.message import Message
+from flowengine.core.nodes import AsyncNode
 from flowengine.errors import DeliveryFailed
-from flowengine.graph import CompiledFlow
-from flowengine.message import Message
-from flowengine.nodes import AsyncNode
-from flowengine.registry import Registry, load_entry_points
-from flowengine.services import Services
-from flowengine.spec import KindSpec, Role
+from flowengine.runtime.engine import Engine
+from flowengine.runtime.services import Services
 from tests.conftest import REPO
 from tests.conftest import eventually as until  # noqa: F401  (the pattern tests import it from here)
 

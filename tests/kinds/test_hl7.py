@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from connectors.memory import hub_of
-from flowengine.engine import Engine
+from flowengine.core.message import Message
 from flowengine.formats import hl7
-from flowengine.message import Message
+from flowengine.runtime.engine import Engine
 from tests.conftest import compile_ok
 
 ORU = (

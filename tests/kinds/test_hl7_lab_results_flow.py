@@ -12,7 +12,7 @@ import orjson
 import paho.mqtt.client as mqtt
 import pytest
 
-from flowengine.engine import Engine
+from flowengine.runtime.engine import Engine
 from tests.conftest import REPO, compile_ok, eventually, free_port
 from tests.connectors.test_mllp import client, oru
 

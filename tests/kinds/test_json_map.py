@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from connectors.memory import hub_of
-from flowengine.engine import Engine
-from flowengine.message import Message
+from flowengine.core.message import Message
+from flowengine.runtime.engine import Engine
 from tests.conftest import compile_ok
 
 FLAT = """

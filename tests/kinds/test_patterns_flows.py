@@ -4,7 +4,7 @@ over real HTTP, flows/lab-split-aggregate.flow from HL7 in to per-patient summar
 from __future__ import annotations
 
 from connectors.memory import hub_of
-from flowengine.message import Message
+from flowengine.core.message import Message
 from tests.conftest import REPO, compile_ok
 
 SERVICES = """

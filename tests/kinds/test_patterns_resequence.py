@@ -4,7 +4,7 @@ duplicate numbers dropped, failed sends retried in place, streams kept across a 
 from __future__ import annotations
 
 from connectors.memory import hub_of
-from flowengine.message import Message
+from flowengine.core.message import Message
 from tests.conftest import codes, compile_ok
 from tests.kinds.patterns_helpers import SWITCHES, start, stop, until
 

@@ -4,7 +4,7 @@ the outcome and every step recorded in the store, redeliveries resumed from the 
 from __future__ import annotations
 
 from connectors.memory import hub_of
-from flowengine.message import Message
+from flowengine.core.message import Message
 from tests.conftest import codes, compile_ok
 
 SAGA = """

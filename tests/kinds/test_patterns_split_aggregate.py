@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 
 from connectors.memory import hub_of
-from flowengine.message import Message
+from flowengine.core.message import Message
 from tests.conftest import codes, compile_ok
 from tests.kinds.patterns_helpers import SWITCHES, compile_text_ok, rows, start, stop, until
 
@@ -213,8 +213,8 @@ def test_split_options_are_checked_when_the_flow_compiles():
 
 
 def test_lint_warns_of_aggregates_that_could_wait_for_ever_or_time_out_unhandled():
-    from flowengine.lint import lint_text
-    from flowengine.lint_rules.patterns import ENDLESS_GROUP, UNHANDLED_TIMEOUT
+    from flowengine.lint.linter import lint_text
+    from flowengine.lint.rules.patterns import ENDLESS_GROUP, UNHANDLED_TIMEOUT
 
     for rule in (UNHANDLED_TIMEOUT, ENDLESS_GROUP):
         assert [d.code for d in lint_text(rule.example, "t.flow")] == [rule.code]

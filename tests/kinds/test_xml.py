@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from connectors.memory import hub_of
-from flowengine.engine import Engine
-from flowengine.message import Message
+from flowengine.core.message import Message
+from flowengine.runtime.engine import Engine
 from tests.conftest import codes, compile_ok
 
 ORDER = b'<o:order xmlns:o="urn:o" id="7"><o:line price="2.5">a</o:line><o:line price="4">b</o:line></o:order>'

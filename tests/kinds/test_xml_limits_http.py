@@ -8,8 +8,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from flowengine.engine import Engine
 from flowengine.formats import xmllimits
+from flowengine.runtime.engine import Engine
 from tests.conftest import codes, compile_ok
 
 FLOW = """

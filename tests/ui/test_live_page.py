@@ -23,7 +23,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 from typer.testing import CliRunner
 
-from flowengine.cli import app
+from flowengine.cli.main import app
 from tests.api.conftest import TOKENS, serve_process, write_tokens
 from tests.conftest import REPO
 from tests.ui.browser import chromium

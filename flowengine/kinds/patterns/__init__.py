@@ -6,7 +6,7 @@ store, so a restart resumes them; those that run other nodes (enrich, wiretap,
 loop, saga) name them in their options (`KindSpec.calls`).
 """
 
-from flowengine.registry import Registry
+from flowengine.compile.registry import Registry
 
 # each module is imported when a flow first uses its kind
 KINDS = {

@@ -16,8 +16,8 @@ from typing import Any
 
 import orjson
 
+from flowengine.core.message import Message
 from flowengine.errors import BadMessage
-from flowengine.message import Message
 
 log = logging.getLogger("flowengine.patterns")
 

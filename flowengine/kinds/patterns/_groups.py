@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from sqlite3 import Connection
 from uuid import uuid4
 
+from flowengine.core.message import Message
 from flowengine.kinds.patterns._durable import LEASE, backoff, envelope, restore
-from flowengine.message import Message
-from flowengine.store import Store
+from flowengine.runtime.store import Store
 
 OPEN, COMPLETE, EXPIRED = "open", "complete", "expired"
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from flowengine.store import Store
+from flowengine.runtime.store import Store
 
 DDL = """
 CREATE TABLE IF NOT EXISTS pattern_saga (

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from flowengine.core.message import Message
 from flowengine.kinds.patterns._durable import LEASE, backoff, envelope, log, restore
-from flowengine.message import Message
-from flowengine.store import Store
+from flowengine.runtime.store import Store
 
 DDL = """
 CREATE TABLE IF NOT EXISTS pattern_resequence_stream (

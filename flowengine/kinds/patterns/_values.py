@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flowengine.build import BuildContext
+from flowengine.compile.build import BuildContext
+from flowengine.core.message import Message
 from flowengine.errors import NodeFailed
-from flowengine.message import Message
 
 T = TypeVar("T")
 

@@ -16,19 +16,19 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from flowengine.build import BuildContext
-from flowengine.durations import SCHEMA as DURATION
-from flowengine.durations import seconds
+from flowengine.compile.build import BuildContext
+from flowengine.compile.spec import Field, KindSpec, MappingUse, Role
+from flowengine.core.durations import SCHEMA as DURATION
+from flowengine.core.durations import seconds
+from flowengine.core.message import Message
+from flowengine.core.nodes import AsyncNode, Emit, Transform
+from flowengine.core.outcome import Outcome
 from flowengine.errors import BadMessage, MessageError, NodeFailed
-from flowengine.expressions import Expression
+from flowengine.expressions.compiled import Expression
 from flowengine.kinds import json_map
 from flowengine.kinds.patterns._durable import Ticker, body_value, log, tick_interval
 from flowengine.kinds.patterns._groups import COMPLETE, EXPIRED, Group, Groups
 from flowengine.kinds.patterns._values import per_message
-from flowengine.message import Message
-from flowengine.nodes import AsyncNode, Emit, Transform
-from flowengine.outcome import Outcome
-from flowengine.spec import Field, KindSpec, MappingUse, Role
 
 PART_HEADERS = ("split-index", "split-count")  # describe one part, not the whole the group rebuilds
 PURGE_EVERY = 60.0

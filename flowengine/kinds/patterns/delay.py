@@ -11,12 +11,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from flowengine.durations import SCHEMA as DURATION
-from flowengine.durations import seconds
+from flowengine.compile.spec import Field, KindSpec, Role
+from flowengine.core.durations import SCHEMA as DURATION
+from flowengine.core.durations import seconds
+from flowengine.core.message import Message
+from flowengine.core.nodes import AsyncNode
 from flowengine.kinds.patterns._values import per_message
-from flowengine.message import Message
-from flowengine.nodes import AsyncNode
-from flowengine.spec import Field, KindSpec, Role
 
 Duration = Callable[[Message], float]
 

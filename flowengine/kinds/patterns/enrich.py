@@ -13,12 +13,12 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from flowengine.build import BuildContext
+from flowengine.compile.build import BuildContext
+from flowengine.compile.spec import Field, KindSpec, MappingUse, Role
+from flowengine.core.message import Message
+from flowengine.core.nodes import AsyncNode, Call, Transform
 from flowengine.errors import BadMessage, NodeFailed
 from flowengine.kinds import json_map
-from flowengine.message import Message
-from flowengine.nodes import AsyncNode, Call, Transform
-from flowengine.spec import Field, KindSpec, MappingUse, Role
 
 
 class Enrich(AsyncNode):

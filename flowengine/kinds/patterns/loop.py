@@ -10,12 +10,12 @@ its own is a bug to see, not to hide.
 
 from __future__ import annotations
 
-from flowengine.build import BuildContext
+from flowengine.compile.build import BuildContext
+from flowengine.compile.spec import Field, KindSpec, Role
+from flowengine.core.message import Message
+from flowengine.core.nodes import AsyncNode, Call
 from flowengine.errors import NodeFailed
-from flowengine.expressions import Expression
-from flowengine.message import Message
-from flowengine.nodes import AsyncNode, Call
-from flowengine.spec import Field, KindSpec, Role
+from flowengine.expressions.compiled import Expression
 
 
 class Loop(AsyncNode):

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from flowengine.compile.spec import Field, KindSpec, Role
+from flowengine.core.message import Message
+from flowengine.core.nodes import Branch
 from flowengine.errors import NodeFailed
-from flowengine.expressions import Expression
-from flowengine.message import Message
-from flowengine.nodes import Branch
-from flowengine.spec import Field, KindSpec, Role
+from flowengine.expressions.compiled import Expression
 
 
 class Recipients(Branch):

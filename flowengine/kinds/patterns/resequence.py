@@ -15,16 +15,16 @@ import asyncio
 import time
 from typing import Any
 
-from flowengine.build import BuildContext
-from flowengine.durations import SCHEMA as DURATION
-from flowengine.durations import seconds
+from flowengine.compile.build import BuildContext
+from flowengine.compile.spec import Field, KindSpec, Role
+from flowengine.core.durations import SCHEMA as DURATION
+from flowengine.core.durations import seconds
+from flowengine.core.message import Message
+from flowengine.core.nodes import AsyncNode, Emit
 from flowengine.errors import NodeFailed
-from flowengine.expressions import Expression
+from flowengine.expressions.compiled import Expression
 from flowengine.kinds.patterns._durable import Ticker, log, tick_interval
 from flowengine.kinds.patterns._streams import Added, Streams
-from flowengine.message import Message
-from flowengine.nodes import AsyncNode, Emit
-from flowengine.spec import Field, KindSpec, Role
 
 
 class Resequence(AsyncNode):

@@ -23,14 +23,14 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from flowengine.build import BuildContext
+from flowengine.compile.build import BuildContext
+from flowengine.compile.spec import Field, KindSpec, Role
+from flowengine.core.message import Message
+from flowengine.core.nodes import AsyncNode, Call
 from flowengine.errors import BadMessage, MessageError, NodeFailed
-from flowengine.expressions import Expression
+from flowengine.expressions.compiled import Expression
 from flowengine.kinds.patterns._durable import log
 from flowengine.kinds.patterns._saga_log import DO, UNDO, Run, SagaLog, State
-from flowengine.message import Message
-from flowengine.nodes import AsyncNode, Call
-from flowengine.spec import Field, KindSpec, Role
 
 
 @dataclass(frozen=True)

@@ -15,13 +15,13 @@ from typing import Any
 
 from lxml import etree
 
-from flowengine.build import BuildContext
+from flowengine.compile.build import BuildContext
+from flowengine.compile.spec import Field, KindSpec, Role
+from flowengine.core.message import Message
+from flowengine.core.nodes import Transform
 from flowengine.errors import BadMessage, NodeFailed
 from flowengine.formats import FormatError, hl7
 from flowengine.kinds.xml import checked_limits, xml_of
-from flowengine.message import Message
-from flowengine.nodes import Transform
-from flowengine.spec import Field, KindSpec, Role
 
 XML_TYPE = "application/xml"
 HL7_TYPE = "application/hl7-v2"

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import asyncio
 
+from flowengine.compile.spec import Field, KindSpec, Role
+from flowengine.core.message import Message
+from flowengine.core.nodes import Call, Transform
 from flowengine.errors import MessageError
 from flowengine.kinds.patterns._durable import log
-from flowengine.message import Message
-from flowengine.nodes import Call, Transform
-from flowengine.spec import Field, KindSpec, Role
 
 CLOSE_GRACE = 5.0
 

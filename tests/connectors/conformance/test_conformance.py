@@ -17,14 +17,14 @@ from collections.abc import AsyncIterator
 import pytest
 
 from connectors.memory import hub_of
-from flowengine.build import BuildContext
-from flowengine.compiler import compile_text
-from flowengine.engine import Engine
+from flowengine.compile.build import BuildContext
+from flowengine.compile.compiler import compile_text
+from flowengine.compile.registry import Registry, load_entry_points
+from flowengine.compile.spec import KindSpec, Role
+from flowengine.core.message import Message
+from flowengine.core.nodes import AsyncNode
 from flowengine.errors import DeliveryFailed
-from flowengine.message import Message
-from flowengine.nodes import AsyncNode
-from flowengine.registry import Registry, load_entry_points
-from flowengine.spec import KindSpec, Role
+from flowengine.runtime.engine import Engine
 from tests.conftest import eventually
 from tests.connectors.conformance.transports import TRANSPORTS, Send, Transport
 

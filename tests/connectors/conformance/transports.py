@@ -18,8 +18,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import orjson
 
 from connectors.memory import hub_of
-from flowengine.engine import Engine
-from flowengine.message import Message
+from flowengine.core.message import Message
+from flowengine.runtime.engine import Engine
 from tests.conftest import eventually, free_port, serving
 from tests.connectors.amqp_helpers import broker
 from tests.connectors.mqtt_helpers import outside

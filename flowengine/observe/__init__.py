@@ -1,0 +1,4 @@
+"""Logs, metrics, OpenTelemetry and message tracing.
+
+May import: core, errors.
+"""
