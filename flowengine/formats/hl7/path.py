@@ -19,12 +19,31 @@ repetition, `raw("PID")` the segment.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from flowengine.formats.hl7.model import Hl7Message, Segment
+from flowengine.formats.hl7.separators import Separators
+
+
+class Segment(Protocol):
+    """What a lookup reads of a segment (model.Segment is one): path.py names no model class, so
+    model.py can import `lookup` without an import loop."""
+
+    def field(self, n: int) -> str: ...
+    def is_literal(self, n: int) -> bool: ...
+    def to_er7(self, seps: Separators) -> str: ...
+
+
+class Hl7Message(Protocol):
+    """What a lookup reads of a message (model.Hl7Message is one)."""
+
+    @property
+    def separators(self) -> Separators: ...
+    def all(self, segment_id: str) -> Sequence[Segment]: ...
+    def decode(self, raw: str) -> str: ...
+
 
 _PATH = re.compile(
     r"(?P<seg>[A-Z][A-Z0-9]{2})(?:\[(?P<si>[1-9]\d*|\*)\])?"
