@@ -1,4 +1,5 @@
-"""Examples in the documentation run: every ```flow block compiles, the tutorial's answers hold."""
+"""Examples in the documentation run: every ```flow block compiles and is in `flowengine fmt`'s layout,
+the tutorial's answers hold."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import re
 
 import pytest
 
+from dsl.formatter import format_text
 from flowengine.compiler import compile_text
 from tests.conftest import REPO, compile_ok
 
@@ -17,6 +19,13 @@ BLOCKS = [(p.name, m.group(1)) for p in sorted((REPO / "docs").rglob("*.md")) fo
 def test_flow_blocks_in_docs_compile(page, text):
     result = compile_text(text, page, env={}, base_dir=REPO / "flows")
     assert result.ok, "\n".join(d.render(text) for d in result.diagnostics)
+
+
+@pytest.mark.parametrize(("page", "text"), BLOCKS, ids=[f"{p}-{i}" for i, (p, _) in enumerate(BLOCKS)])
+def test_flow_blocks_in_docs_are_fmt_clean(page, text):
+    """A reader who copies an example into a file passes `flowengine fmt --check`: the docs' style
+    is the formatter's."""
+    assert format_text(text, page) == text
 
 
 def test_tutorial_has_the_hello_flow_verbatim():
