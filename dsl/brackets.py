@@ -5,8 +5,9 @@ the option list, often on the next line ("expected ':', got: '->'"), far from th
 mistake. The parser's value stack still holds every bracket it has opened and not
 closed; this module takes the innermost one and checks the diagnosis by repair:
 it inserts the closing bracket after each token the bracket encloses, latest
-first, and parses again. Where that lets the parse get past the line of the
-error, the bracket is the cause and that point is where its closer belongs.
+first, and parses again up to the end of the error's line. Where that text now
+parses to its end, the bracket is the cause and that point is where its closer
+belongs.
 Nothing is claimed when no insertion helps (a missing comma, say): the caller
 keeps Lark's "expected ..., got ..." message.
 """
@@ -20,7 +21,7 @@ from lark import Token, Tree
 from lark.exceptions import UnexpectedInput, UnexpectedToken
 
 _CLOSERS = {"LPAR": ")", "LSQB": "]", "LBRACE": "}"}
-_MAX_TRIES = 32  # insertion points tried, latest first: a bound on the re-parses of one error
+_MAX_TRIES = 8  # insertion points tried, latest first: a bound on the re-parses of one error
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,9 +44,13 @@ def find_unclosed(err: UnexpectedInput, text: str, parse: Callable[[str], object
         return None
     bracket: Token = stack[opened[-1]]
     closer = _CLOSERS[bracket.type]
-    error_line = err.token.line if err.token.type != "$END" else text.count("\n") + 1
+    if err.token.type == "$END":
+        line_end = len(text)
+    else:  # the text after the error's line cannot change the verdict: leave it unparsed
+        start = err.token.start_pos or 0
+        line_end = len(text) if text.find("\n", start) < 0 else text.index("\n", start) + 1
     for offset in _insertion_points(stack[opened[-1] :]):
-        if _parses_past(parse, text[:offset] + closer + text[offset:], error_line or 0):
+        if _parses_through(parse, text[:offset] + closer + text[offset:line_end]):
             return Unclosed(bracket.value, (bracket.line or 1, bracket.column or 1), closer, _position(text, offset))
     return None
 
@@ -62,11 +67,14 @@ def _insertion_points(enclosed: list[object]) -> Iterator[int]:
     yield from sorted(points, reverse=True)[:_MAX_TRIES]
 
 
-def _parses_past(parse: Callable[[str], object], text: str, line: int) -> bool:
+def _parses_through(parse: Callable[[str], object], text: str) -> bool:
+    """Whether `text` (cut after the error's line) parses up to its end: the repair holds."""
     try:
         parse(text)
-    except UnexpectedInput as err:
-        return (err.line or 0) > line
+    except UnexpectedToken as err:
+        return err.token.type == "$END"
+    except UnexpectedInput:
+        return False
     return True
 
 
