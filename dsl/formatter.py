@@ -8,7 +8,9 @@ ways of writing the same flow format alike and `format_text` is idempotent:
   blank lines at the start or end of a block go;
 - the `=` of consecutive declarations, the values of consecutive mapping
   entries and the `->` of consecutive branch arms are aligned (a blank line
-  ends a run), as authors already do by hand;
+  ends a run), as authors already do by hand; a left side wider than
+  `ALIGN_LIMIT` (a long `when` condition) ends the run and stands alone, since
+  padding its neighbours that far would put their right sides out of sight;
 - options stay on the declaration's line unless it would pass 100 columns or a
   comment sits among them; then one per line with a trailing comma;
 - a mapping with one entry is written inline, `json.map { desk: "eu" }`;
@@ -35,6 +37,7 @@ from dsl.tokens import Pos, Tok, TokenIndex, tokenize
 WIDTH = 100
 BODY = 2
 BLOCK = 4
+ALIGN_LIMIT = 60  # so that the right sides start within the first 70 of the 100 columns
 
 
 class FormatError(Exception):
@@ -327,8 +330,9 @@ def _run_widths(items: list[_Item], blank_between: Callable[[int, int], bool]) -
         run.clear()
 
     for i, item in enumerate(items):
-        if item.width is None:
+        if item.width is None or item.width > ALIGN_LIMIT:
             close_run()
+            widths[i] = item.width or 0
             continue
         if run and blank_between(items[run[-1]].end[0], item.start[0]):
             close_run()

@@ -22,6 +22,7 @@ from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 
 from dsl import ast
+from dsl.brackets import find_unclosed
 from dsl.diagnostics import Diagnostic
 from dsl.nesting import check_nesting
 from dsl.source import check_text
@@ -131,6 +132,15 @@ def _syntax_diagnostic(err: UnexpectedInput, text: str, path: str) -> Diagnostic
         got = "?"
     wanted = sorted({display.get(t, t) for t in expected if not t.startswith("__IGNORE")})
     message = f"syntax error: expected {_one_of(wanted)}, got: {got}" if wanted else f"syntax error: unexpected {got}"
+    unclosed = find_unclosed(err, text, _lark().parse)
+    if unclosed is not None:  # point where the closer belongs, not where the parser gave up
+        (open_line, open_col), (miss_line, miss_col) = unclosed.opened, unclosed.missing
+        return Diagnostic(
+            "E001",
+            f"syntax error: '{unclosed.opener}' opened at {open_line}:{open_col} is not closed",
+            ast.Span(path, miss_line, miss_col, miss_line, miss_col + 1),
+            hint=f"insert '{unclosed.closer}' here (the parser stopped at {got}, line {line})",
+        )
     span = ast.Span(path, line, col, line, col + width)
     return Diagnostic("E001", message, span, hint=_keyword_hint(text, line, col))
 

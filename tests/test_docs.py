@@ -1,4 +1,5 @@
-"""Examples in the documentation run: every ```flow block compiles, the tutorial's answers hold."""
+"""Examples in the documentation run: every ```flow block compiles and is in `flowengine fmt`'s layout,
+the tutorial's answers hold."""
 
 from __future__ import annotations
 
@@ -6,17 +7,33 @@ import re
 
 import pytest
 
+from dsl.formatter import format_text
 from flowengine.compile.compiler import compile_text
+from flowengine.lint.fmt_docs import FLOW_BLOCK, format_blocks
 from tests.conftest import REPO, compile_ok
 
-BLOCK = re.compile(r"```flow\n(.*?)```", re.S)
-BLOCKS = [(p.name, m.group(1)) for p in sorted((REPO / "docs").rglob("*.md")) for m in BLOCK.finditer(p.read_text())]
+BLOCKS = [(p.name, m.group(1)) for p in sorted((REPO / "docs").rglob("*.md")) for m in FLOW_BLOCK.finditer(p.read_text())]
 
 
 @pytest.mark.parametrize(("page", "text"), BLOCKS, ids=[f"{p}-{i}" for i, (p, _) in enumerate(BLOCKS)])
 def test_flow_blocks_in_docs_compile(page, text):
     result = compile_text(text, page, env={}, base_dir=REPO / "flows")
     assert result.ok, "\n".join(d.render(text) for d in result.diagnostics)
+
+
+@pytest.mark.parametrize(("page", "text"), BLOCKS, ids=[f"{p}-{i}" for i, (p, _) in enumerate(BLOCKS)])
+def test_flow_blocks_in_docs_are_fmt_clean(page, text):
+    """A reader who copies an example into a file passes `flowengine fmt --check`: the docs' style
+    is the formatter's."""
+    assert format_text(text, page) == text, "refresh with `.venv/bin/python -m flowengine.lint.fmt_docs docs/`"
+
+
+def test_fmt_docs_formats_flow_blocks_and_leaves_the_rest():
+    page = (
+        "Text `x`.\n\n```flow\nflow x {\n  source in=memory.in()\n  in->in\n}\n```\n\n"
+        "```flow\nflow broken {\n```\n\n```yaml\na:  1\n```\n"
+    )
+    assert format_blocks(page) == page.replace("in=memory", "in = memory").replace("in->in", "in -> in")
 
 
 def test_tutorial_has_the_hello_flow_verbatim():
@@ -27,7 +44,7 @@ def test_tutorial_has_the_hello_flow_verbatim():
 
 async def test_tutorial_quote_flow_answers_as_documented(engine, http_server):
     tutorial = (REPO / "docs/tutorial.md").read_text()
-    quote = next(b for b in BLOCK.findall(tutorial) if b.startswith("flow quote"))
+    quote = next(b for b in FLOW_BLOCK.findall(tutorial) if b.startswith("flow quote"))
     await engine.deploy(compile_ok(quote))
     resp = await http_server.post("/quote", content=b'{"items": [{"price": 60}, {"price": 45.5}]}')
     assert resp.text == '{"items":2,"total":105.5,"discount":0.1}'
@@ -37,7 +54,7 @@ async def test_tutorial_quote_flow_answers_as_documented(engine, http_server):
 
 def test_tutorial_lint_error_is_what_lint_prints():
     tutorial = (REPO / "docs/tutorial.md").read_text()
-    quote = next(b for b in BLOCK.findall(tutorial) if b.startswith("flow quote"))
+    quote = next(b for b in FLOW_BLOCK.findall(tutorial) if b.startswith("flow quote"))
     broken = quote.replace("json.map {", "json.mapp {", 1)
     (d,) = compile_text(broken, "flows/quote.flow", env={}).diagnostics
     shown = "\n".join("    " + line for line in d.render(broken).splitlines())  # a Markdown code block

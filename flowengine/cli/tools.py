@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import difflib
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -99,14 +100,39 @@ def fmt(
             lines = difflib.unified_diff(text.splitlines(True), formatted.splitlines(True), str(path), str(path))
             sys.stdout.write("".join(lines))
         elif check:
-            sys.stdout.write(f"would reformat {path}\n")
+            sys.stdout.write(f"would reformat {path}: {changed_lines(text, formatted)}\n")
         else:
             path.write_text(formatted, encoding="utf-8")
             sys.stdout.write(f"reformatted {path}\n")
     verb = "would be reformatted" if check or diff else "reformatted"
     summary = f"{changed} file(s) {verb}, {len(files) - changed - broken} unchanged"
     sys.stderr.write(summary + (f", {broken} not parsed" if broken else "") + "\n")
+    if check and changed:
+        where = shlex.join(str(p) for p in targets)
+        sys.stderr.write(
+            f"see the changes with `flowengine fmt --diff {where}`; make them with `flowengine fmt {where}`\n"
+        )
     raise typer.Exit(1 if broken or ((check or diff) and changed) else 0)
+
+
+def changed_lines(before: str, after: str) -> str:
+    """The lines of `before` that formatting changes, as "line 3" or "lines 2-4, 9": where to look
+    in the editor, since `--check` prints no diff. An insertion counts as the line it comes before."""
+    old = before.splitlines()
+    ranges: list[list[int]] = []
+    for tag, i1, i2, _, _ in difflib.SequenceMatcher(None, old, after.splitlines(), autojunk=False).get_opcodes():
+        if tag == "equal":
+            continue
+        lo = min(i1 + 1, max(len(old), 1))
+        hi = max(i2, lo)
+        if ranges and lo <= ranges[-1][1] + 1:
+            ranges[-1][1] = max(ranges[-1][1], hi)
+        else:
+            ranges.append([lo, hi])
+    if not ranges:  # only the final newline differs
+        ranges = [[max(len(old), 1)] * 2]
+    text = ", ".join(str(lo) if lo == hi else f"{lo}-{hi}" for lo, hi in ranges)
+    return ("line " if text.isdigit() else "lines ") + text
 
 
 def _format_stdin() -> int:

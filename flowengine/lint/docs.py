@@ -12,6 +12,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from dsl.formatter import FormatError, format_text
 from flowengine.lint.linter import LintOptions, lint_text
 from flowengine.lint.rules import ALL, ENV_FILE, Rule
 
@@ -57,12 +58,20 @@ from the linter's own rules.
 """
 
 
-def _example_output(rule: Rule, base_dir: Path) -> str:
-    assert rule.example is not None
+def _shown(example: str) -> str:
+    """An example as the page shows it: in `flowengine fmt`'s layout, so that a reader who copies
+    it passes `fmt --check`; one that does not parse (a syntax error's example) as written."""
+    try:
+        return format_text(example, EXAMPLE_FILE)
+    except FormatError:
+        return example
+
+
+def _example_output(rule: Rule, example: str, base_dir: Path) -> str:
     env_file = EXAMPLE_ENV_FILE if rule is ENV_FILE else None
     options = LintOptions(env={}, env_file=env_file)
-    found = lint_text(rule.example, EXAMPLE_FILE, base_dir=base_dir, options=options)
-    text = next(d.render(rule.example) for d in found if d.code == rule.code)
+    found = lint_text(example, EXAMPLE_FILE, base_dir=base_dir, options=options)
+    text = next(d.render(example) for d in found if d.code == rule.code)
     return text.replace(str(base_dir.parent) + "/", "").replace(str(base_dir.parent), ".")
 
 
@@ -81,9 +90,10 @@ def rules_reference(base_dir: Path) -> str:
             continue
         if rule is ENV_FILE:
             out += [f"With `--env-file {EXAMPLE_ENV_FILE}`, a file that does not define `LOG_PREFIX`:", ""]
-        out += [_indent(rule.example), "", "reports", "", _indent(_example_output(rule, base_dir)), ""]
+        example = _shown(rule.example)
+        out += [_indent(example), "", "reports", "", _indent(_example_output(rule, example, base_dir)), ""]
         if rule.fixed is not None:
-            out += ["and is fixed by", "", "```flow", rule.fixed.rstrip("\n"), "```", ""]
+            out += ["and is fixed by", "", "```flow", _shown(rule.fixed).rstrip("\n"), "```", ""]
     return "\n".join(out).rstrip("\n") + "\n"
 
 

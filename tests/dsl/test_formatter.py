@@ -145,6 +145,19 @@ flow x {  # on the flow line
 """
 
 
+def test_a_left_side_wider_than_the_alignment_limit_is_not_aligned_with_its_neighbours():
+    """One long condition would push `else -> crm` 60 columns right: it stands alone instead."""
+    text = (
+        "flow f {\n  source in = memory.in()\n  sink t = memory.out()\n  sink crm = memory.out()\n"
+        "  branch route {\n"
+        '      when body.email is string and body.email.endswith(".example") -> t\n'
+        "      when body.a -> crm\n      else -> crm\n  }\n  in -> route\n}\n"
+    )
+    out = assert_formats_well(text)
+    assert '      when body.email is string and body.email.endswith(".example") -> t\n' in out
+    assert "      when body.a -> crm\n      else        -> crm\n" in out
+
+
 def test_long_option_lists_wrap_one_per_line_with_a_trailing_comma():
     url = "https://example.com/" + "a/" * 20
     long = f'flow x {{\n  source in = memory.in()\n  sink out = http.request(url: "{url}", method: "PUT")\n  in -> out\n}}\n'

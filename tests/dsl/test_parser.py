@@ -180,11 +180,52 @@ def test_syntax_errors_render_exactly(text: str, expected: str):
 def test_error_at_end_of_file():
     _, diags = parse("flow x {\n  a -> b\n", "bad.flow")
     (d,) = diags
-    assert (
-        d.message
-        == "syntax error: expected '->', 'branch', 'on', 'sink', 'source', 'transform', '}' or a name, got: end of file"
-    )
-    assert (d.span.line, d.span.col) == (3, 1)
+    assert d.message == "syntax error: '{' opened at 1:8 is not closed"
+    assert (d.span.line, d.span.col) == (2, 9)  # right after the last statement, where '}' belongs
+    assert d.hint == "insert '}' here (the parser stopped at end of file, line 3)"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (  # a trailing comma: the next line's `sink` reads as an option key
+            'flow f {\n  source in = memory.in(channel: "a",\n  sink out = memory.out()\n  in -> out\n}\n',
+            "bad.flow:2:38: E001 syntax error: '(' opened at 2:24 is not closed\n"
+            '      source in = memory.in(channel: "a",\n'
+            "                                         ^\n"
+            "    hint: insert ')' here (the parser stopped at 'out', line 3)",
+        ),
+        (
+            "flow f {\n  source in = memory.in(\n  in -> out\n}\n",
+            "bad.flow:2:25: E001 syntax error: '(' opened at 2:24 is not closed\n"
+            "      source in = memory.in(\n"
+            "                            ^\n"
+            "    hint: insert ')' here (the parser stopped at '->', line 3)",
+        ),
+        (
+            "flow f {\n  transform t = json.map {\n      a: body.x\n  sink out = memory.out()\n}\n",
+            "bad.flow:3:16: E001 syntax error: '{' opened at 2:26 is not closed\n"
+            "          a: body.x\n"
+            "                   ^\n"
+            "    hint: insert '}' here (the parser stopped at 'out', line 4)",
+        ),
+        (
+            'flow f {\n  source in = memory.in(tags: ["a", "b")\n}\n',
+            "bad.flow:2:40: E001 syntax error: '[' opened at 2:31 is not closed\n"
+            '      source in = memory.in(tags: ["a", "b")\n'
+            "                                           ^\n"
+            "    hint: insert ']' here (the parser stopped at ')', line 2)",
+        ),
+    ],
+)
+def test_an_unclosed_bracket_is_named_where_its_closer_belongs(text: str, expected: str):
+    assert render(text) == expected
+
+
+def test_a_missing_comma_in_a_wrapped_option_list_is_not_blamed_on_the_bracket():
+    """Closing the `(` early does not help the parse past line 3: Lark's own message stays."""
+    text = 'flow f {\n  sink c = http.request(url: "x"\n      method: "GET")\n}\n'
+    assert render(text).splitlines()[0] == "bad.flow:3:7: E001 syntax error: expected ')' or ',', got: 'method'"
 
 
 _PARSE_IN_A_FRESH_PROCESS = """

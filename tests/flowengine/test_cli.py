@@ -87,7 +87,7 @@ def test_graph_of_a_broken_flow_prints_diagnostics(tmp_path):
     bad.write_text("flow x {\n")
     proc = run("graph", str(bad))
     assert proc.returncode == 1 and proc.stdout == ""
-    assert proc.stderr.startswith(f"{bad}:2:1: E001 syntax error: expected ")
+    assert proc.stderr.startswith(f"{bad}:1:9: E001 syntax error: '{{' opened at 1:8 is not closed\n")
 
 
 def test_run_serves_the_example_flow_and_stops_cleanly_on_sigterm():

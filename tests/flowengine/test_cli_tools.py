@@ -51,13 +51,28 @@ def test_fmt_check_diff_and_rewrite(tmp_path):
     flow = tmp_path / "x.flow"
     flow.write_text(MESSY)
     check = runner.invoke(app, ["fmt", "--check", str(tmp_path)])
-    assert check.exit_code == 1 and check.stdout == f"would reformat {flow}\n" and flow.read_text() == MESSY
+    assert check.exit_code == 1 and check.stdout == f"would reformat {flow}: lines 2-4\n" and flow.read_text() == MESSY
+    assert check.stderr == (
+        "1 file(s) would be reformatted, 0 unchanged\n"
+        f"see the changes with `flowengine fmt --diff {tmp_path}`; make them with `flowengine fmt {tmp_path}`\n"
+    )
     diff = runner.invoke(app, ["fmt", "--diff", str(flow)])
     assert diff.exit_code == 1 and diff.stdout.startswith(f"--- {flow}\n+++ {flow}\n")
     assert "-  in->out\n" in diff.stdout and "+  in -> out\n" in diff.stdout
     rewrite = runner.invoke(app, ["fmt", str(tmp_path)])
     assert rewrite.exit_code == 0 and flow.read_text() == TIDY
     assert runner.invoke(app, ["fmt", "--check", str(flow)]).exit_code == 0
+
+
+def test_fmt_check_names_the_lines_that_differ(tmp_path):
+    flow = tmp_path / "x.flow"
+    flow.write_text(TIDY[: TIDY.index("  in ->")] + "\n\n\n  in->out\n}\n")  # one blank line kept, two go
+    check = runner.invoke(app, ["fmt", "--check", str(flow)])
+    assert check.stdout == f"would reformat {flow}: lines 5-7\n"
+    flow.write_text(TIDY.rstrip("\n"))  # only the final newline is missing
+    assert runner.invoke(app, ["fmt", "--check", str(flow)]).stdout == f"would reformat {flow}: line 5\n"
+    flow.write_text(TIDY.replace("source in =", "source in  =").replace("in -> out", "in->out"))
+    assert runner.invoke(app, ["fmt", "--check", str(flow)]).stdout == f"would reformat {flow}: lines 2, 4\n"
 
 
 def test_fmt_reads_standard_input_and_refuses_what_does_not_parse(tmp_path):

@@ -136,6 +136,20 @@ def test_w205_only_where_a_broker_would_redeliver():
     assert "W205" not in codes(HOOK % ('src = http.listen(path: "/in")', ""))  # the caller gets the error
 
 
+def test_w205_in_an_error_route_suggests_no_error_route():
+    """A failure inside an error route is not routed again (runtime.md): no `on error dl -> ...` hint."""
+    text = (
+        'flow f {\n  source src = amqp.consume(queue: "q")\n  sink hook = http.request(url: "https://example.com/hook")\n'
+        '  sink dl = amqp.publish(exchange: "dead")\n  src -> hook\n  on error hook -> dl\n}\n'
+    )
+    d = only(text, "W205")
+    assert d.message == (
+        "sink 'dl' (amqp.publish) is in an error route, where a failure is not routed again: when it fails, "
+        "the source message is not acknowledged and the broker delivers it again (a lasting fault repeats forever)"
+    )
+    assert d.hint is not None and "on error dl" not in d.hint and "dead_letter()" in d.hint
+
+
 # --- W206 json.map fields the input schema lacks ------------------------------------------------
 def schema_flow(expr: str, between: str = "") -> str:
     return (

@@ -143,7 +143,8 @@ async def test_a_syntax_error_and_a_warning(client: Client, tmp_path: Path):
     uri = (tmp_path / "typo.flow").as_uri()
     await client.send("textDocument/didOpen", opened(uri, 'flow t {\n  source web = http.listen(path: "/in"\n}\n'))
     (syntax,) = (await client.diagnostics(uri))["diagnostics"]
-    assert syntax["severity"] == 1 and syntax["range"]["start"]["line"] == 2
+    assert syntax["severity"] == 1 and syntax["range"]["start"] == {"line": 1, "character": 38}  # where ')' belongs
+    assert syntax["message"].startswith("syntax error: '(' opened at 2:27 is not closed")
     uri = (tmp_path / "warn.flow").as_uri()
     secret = 'sink out = http.request(url: "http://127.0.0.1:9/x", headers: {"authorization": "Bearer abc123"})'
     await client.send("textDocument/didOpen", opened(uri, UNFORMATTED.replace("sink out = memory.out()", secret)))

@@ -28,7 +28,8 @@ ENV_FILE = Rule(
 
 CATALOGUE: tuple[Rule, ...] = (
     Rule("E000", "the file cannot be read (missing, not UTF-8)", None),
-    Rule("E001", "syntax error: what was expected and what was found; near-miss keywords suggested",
+    Rule("E001", "syntax error: what was expected and what was found; near-miss keywords suggested; an "
+         "unclosed bracket named, with where it was opened, at the place its closer belongs",
          _flow(_IO + "  in => out\n"), _OK),
     Rule("E002", "malformed string: unknown escape, bad `\\u`, malformed `${...}`",
          _flow('  source in = memory.in(channel: "a\\q")\n  sink out = memory.out()\n  in -> out\n'),

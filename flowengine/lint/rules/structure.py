@@ -29,9 +29,7 @@ def _dead_arms(ctx: LintContext) -> set[tuple[str, str]]:
 
 def _flow_handler_used(flow: CompiledFlow) -> bool:
     """Whether some node on a normal path has no error route of its own (so the flow's takes over)."""
-    sources = [i.name for i in flow.by_role(Role.SOURCE)]
-    normal = nx.DiGraph((u, v) for u, v, d in flow.graph.edges(data=True) if d["kind"] in _FORWARD)
-    reached = {n for s in sources if s in normal for n in nx.descendants(normal, s)}
+    reached = _forward_reach(flow, [i.name for i in flow.by_role(Role.SOURCE)])
     return any(n != flow.error_handler and not flow.successors(n, EdgeKind.ERROR) for n in reached)
 
 
@@ -72,20 +70,41 @@ def unhandled_sink_errors(ctx: LintContext) -> Iterator[Finding]:
     flow = ctx.compiled
     if flow.error_handler:
         return
+    sources = _redelivering_sources(flow)
     reached: set[str] = set()
-    for source in _redelivering_sources(flow):
+    for source in sources:
         reached |= nx.descendants(flow.graph, source)
+    normal = _forward_reach(flow, sources)
     for info in flow.by_role(Role.SINK):
         if info.name not in reached or not info.does_external_io:
+            continue
+        if info.name not in normal:  # only error routes lead here, and their failures are not routed again
+            yield Finding(
+                f"sink '{info.name}' ({info.kind}) is in an error route, where a failure is not routed again: "
+                f"when it fails, {_REDELIVERED}",
+                info.span,
+                "end the error route in a sink that cannot fail for long: `dead_letter()` keeps the message in "
+                "the engine's state for `flowengine dlq replay`; or give this sink `retry: {attempts: ...}`",
+            )
             continue
         if flow.successors(info.name, EdgeKind.ERROR):
             continue
         yield Finding(
-            f"sink '{info.name}' ({info.kind}) has no error route: when it fails, the source message is "
-            "not acknowledged and the broker delivers it again (a lasting fault repeats forever)",
+            f"sink '{info.name}' ({info.kind}) has no error route: when it fails, {_REDELIVERED}",
             info.span,
             f"route its failures, e.g. `on error {info.name} -> dead_letters`, or add a flow-wide `on error -> ...`",
         )
+
+
+_REDELIVERED = (
+    "the source message is not acknowledged and the broker delivers it again (a lasting fault repeats forever)"
+)
+
+
+def _forward_reach(flow: CompiledFlow, sources: list[str]) -> set[str]:
+    """The nodes that `sources` reach on normal paths, without passing through an error route."""
+    normal = nx.DiGraph((u, v) for u, v, d in flow.graph.edges(data=True) if d["kind"] in _FORWARD)
+    return {n for s in sources if s in normal for n in nx.descendants(normal, s)}
 
 
 UNUSED = Rule(
@@ -115,7 +134,7 @@ flow f {
 UNHANDLED_SINK = Rule(
     "W205",
     "a sink that talks to the outside (an external kind: http, amqp, mqtt, mllp, ...), fed by a broker source, "
-    "has no error route",
+    "has no error route, or is itself in one (where failures are not routed again)",
     """\
 flow f {
   source events = amqp.consume(queue: "events")
