@@ -110,6 +110,25 @@ def test_undeclared_non_utf8_bytes_are_refused_with_advice() -> None:
         hl7.parse(data)
 
 
-def test_unknown_charset_is_refused() -> None:
-    with pytest.raises(FormatError, match="MSH-18 names charset 'EBCDIC', which is not supported"):
-        hl7.parse(b"MSH|^~\\&|A|B|C|D|1||ADT^A08|1|P|2.3|||||FR|EBCDIC\r")
+HEADER_WITH_CHARSET = "MSH|^~\\&|A|B|C|D|1||ADT^A08|1|P|2.3|||||FR|{}\rPID|1||1||{}\r"
+
+
+@pytest.mark.parametrize("charset", ["8859", "ISO-8859-1", "latin-1", "ISO IR100", "iso  ir100", "8859/1"])
+def test_charset_aliases_of_table_0211_and_python_are_known(charset: str) -> None:
+    msg = hl7.parse(HEADER_WITH_CHARSET.format(charset, "Zoé").encode("latin-1"))
+    assert (msg["PID-5"], msg.charset) == ("Zoé", "iso8859-1")
+
+
+@pytest.mark.parametrize("charset", ["EBCDIC", "8859/99", "UNICODE UTF-16", "no such charset"])
+def test_an_unknown_charset_reads_an_all_ascii_message(charset: str) -> None:
+    msg = hl7.parse(HEADER_WITH_CHARSET.format(charset, "Zoe").encode())
+    assert msg["PID-5"] == "Zoe"
+
+
+def test_an_unknown_charset_refuses_a_byte_it_cannot_decode_saying_so() -> None:
+    with pytest.raises(
+        FormatError,
+        match=r"MSH-18 names charset 'EBCDIC', which is not known, and byte 0xE9 at offset 62 is not ASCII, "
+        r"so it cannot be decoded; declare a known charset in MSH-18",
+    ):
+        hl7.parse(HEADER_WITH_CHARSET.format("EBCDIC", "Zoé").encode("latin-1"))

@@ -4,7 +4,8 @@ Accepted: segments ended by CR, LF or CRLF (mixed too), blank lines between
 them, a UTF-8 byte-order mark, any delimiters the header declares (3 to 5
 encoding characters), Z-segments, trailing empty fields, one message, several
 messages back to back, or FHS/BHS batches. Bytes are decoded with the charset
-MSH-18 names (UTF-8 when it names none). Refused, each with the segment it
+MSH-18 names (UTF-8 when it names none; table 0211's names and Python's codec
+names both work); an unknown name is refused only when a byte is not ASCII. Refused, each with the segment it
 concerns: no MSH/FHS/BHS first, bad encoding characters, a segment id that is
 not three capitals/digits starting with a capital, raw control characters, a
 batch whose headers and trailers do not nest, or a batch without messages.
@@ -12,6 +13,7 @@ batch whose headers and trailers do not nest, or a batch without messages.
 
 from __future__ import annotations
 
+import codecs
 import re
 
 from flowengine.formats.errors import FormatError
@@ -23,11 +25,14 @@ _SEGMENT_ID = re.compile(r"[A-Z][A-Z0-9]{2}")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _MSH = re.compile(r"(?:^|[\r\n])MSH(.)")
 _BOM = b"\xef\xbb\xbf"
+_ASCII_PROBE = "MSH|^~\\&\r"
 
-# MSH-18 names (HL7 table 0211) for the ASCII-compatible charsets we decode.
+# MSH-18 names (HL7 table 0211, and the ISO-IR registrations it cites) for the ASCII-compatible charsets we
+# decode; any other name Python's codecs know (`ISO-8859-1`, `8859`, `latin-1`, `cp1252`) is accepted too.
 CHARSETS = {
     "": "utf-8",
     "ASCII": "utf-8",
+    "ISO IR6": "utf-8",
     "UNICODE": "utf-8",
     "UNICODE UTF-8": "utf-8",
     "UTF-8": "utf-8",
@@ -41,6 +46,15 @@ CHARSETS = {
     "8859/8": "iso8859-8",
     "8859/9": "iso8859-9",
     "8859/15": "iso8859-15",
+    "ISO IR100": "iso8859-1",
+    "ISO IR101": "iso8859-2",
+    "ISO IR109": "iso8859-3",
+    "ISO IR110": "iso8859-4",
+    "ISO IR144": "iso8859-5",
+    "ISO IR127": "iso8859-6",
+    "ISO IR126": "iso8859-7",
+    "ISO IR138": "iso8859-8",
+    "ISO IR148": "iso8859-9",
     "GB 18030-2000": "gb18030",
     "KS X 1001": "euc_kr",
     "BIG-5": "big5",
@@ -76,19 +90,37 @@ def parse(data: bytes | str) -> Hl7Message:
 
 def _decode(data: bytes) -> tuple[str, str]:
     if data.startswith(_BOM):
-        data, name, charset = data[len(_BOM) :], "a UTF-8 byte-order mark", "utf-8"
-    else:
-        declared = _declared_charset(data)
-        known = CHARSETS.get(declared.upper())
-        if known is None:
-            raise FormatError(
-                f"MSH-18 names charset {declared!r}, which is not supported (supported: ASCII, UNICODE UTF-8, "
-                "8859/1 to 8859/9, 8859/15, GB 18030-2000, KS X 1001, BIG-5, ISO IR87)"
-            )
-        name = f"MSH-18 {declared!r}" if declared else "no MSH-18, so UTF-8"
-        charset = known
+        return _decoded(data[len(_BOM) :], "utf-8", "a UTF-8 byte-order mark"), "utf-8"
+    declared = _declared_charset(data)
+    charset = charset_codec(declared)
+    if charset is None:
+        if data.isascii():  # whatever the name means, ASCII reads as ASCII in every charset we decode
+            return data.decode("ascii"), "utf-8"
+        offset = next(i for i, b in enumerate(data) if b > 0x7F)
+        raise FormatError(
+            f"MSH-18 names charset {declared!r}, which is not known, and byte 0x{data[offset]:02X} at offset "
+            f"{offset} is not ASCII, so it cannot be decoded; declare a known charset in MSH-18 (HL7 table 0211: "
+            "ASCII, UNICODE UTF-8, 8859/1 to 8859/9, 8859/15, GB 18030-2000, KS X 1001, BIG-5, ISO IR87)"
+        )
+    return _decoded(data, charset, f"MSH-18 {declared!r}" if declared else "no MSH-18, so UTF-8"), charset
+
+
+def charset_codec(name: str) -> str | None:
+    """The Python codec for an MSH-18 value: table 0211's names, else a codec Python knows that reads
+    ASCII as ASCII (UTF-16/32 cannot be told apart from the ER7 around them); None when unknown."""
+    known = CHARSETS.get(" ".join(name.upper().split()))
+    if known is not None:
+        return known
     try:
-        return data.decode(charset), charset
+        codec = codecs.lookup(name).name
+    except LookupError:
+        return None
+    return codec if _ASCII_PROBE.encode(codec, "replace") == _ASCII_PROBE.encode("ascii") else None
+
+
+def _decoded(data: bytes, charset: str, name: str) -> str:
+    try:
+        return data.decode(charset)
     except UnicodeDecodeError as err:
         raise FormatError(
             f"byte 0x{data[err.start]:02X} at offset {err.start} is not valid {charset} "
