@@ -18,8 +18,8 @@ from flowengine.build import BuildContext
 from flowengine.errors import BadMessage, ValidationFailed
 from flowengine.expressions import Template
 from flowengine.formats import hl7
-from flowengine.formats.hl7.ack import APPLICATION_INTERNAL_ERROR
 from flowengine.formats.hl7.body import ER7_TYPE, JSON_TYPE, VIEW
+from flowengine.formats.hl7.errors import APPLICATION_INTERNAL_ERROR
 from flowengine.kinds.xml import xml_of
 from flowengine.message import Message
 from flowengine.nodes import Transform
@@ -33,6 +33,8 @@ def _parse(msg: Message) -> hl7.Hl7Message:
         if "json" in msg.content_type:
             return hl7.from_json(msg.json)
         return hl7.parse(msg.body)
+    except hl7.Hl7SyntaxError as err:  # the segment and table 0357 code go to an ACK's ERR
+        raise BadMessage(f"body is not HL7 v2: {err}", details=[err.to_json()]) from None
     except formats.FormatError as err:
         raise BadMessage(f"body is not HL7 v2: {err}") from None
 
@@ -100,7 +102,7 @@ class Hl7Ack(Transform):
         except BadMessage:
             if self.code == "AA":
                 raise
-            source = None  # rejecting what could not be parsed: an ACK with default delimiters
+            source = hl7.parse_header(msg.body)  # rejecting what does not parse: addressed from its MSH
         ack = hl7.build_ack(source, self.code, self.text.render(msg), error_code=self.error_code)
         reply = msg.derive(body=ack.to_bytes(), content_type=ER7_TYPE)
         msg.exchange.reply = reply

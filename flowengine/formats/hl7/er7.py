@@ -17,10 +17,12 @@ import codecs
 import re
 
 from flowengine.formats.errors import FormatError
+from flowengine.formats.hl7.errors import DATA_TYPE_ERROR, Hl7SyntaxError
 from flowengine.formats.hl7.model import Hl7Message, Segment
 from flowengine.formats.hl7.separators import HEADER_SEGMENTS, Separators
 
 _LINES = re.compile(r"\r\n|\r|\n")
+_FIRST_LINE = re.compile(rb"[\r\n]")
 _SEGMENT_ID = re.compile(r"[A-Z][A-Z0-9]{2}")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _MSH = re.compile(r"(?:^|[\r\n])MSH(.)")
@@ -74,7 +76,7 @@ def parse(data: bytes | str) -> Hl7Message:
     first_no, first = lines[0]
     seg_id = first[:3]
     if seg_id not in HEADER_SEGMENTS:
-        raise FormatError(
+        raise Hl7SyntaxError(
             f"a message starts with MSH (or FHS/BHS for a batch), not {first[:3]!r}", where=f"segment {first_no}"
         )
     where = f"segment {first_no} ({seg_id})"
@@ -86,6 +88,15 @@ def parse(data: bytes | str) -> Hl7Message:
     segments = tuple(_segment(line, n, seps) for n, line in lines)
     _check_structure(segments, [n for n, _ in lines])
     return Hl7Message(segments, seps, charset)
+
+
+def parse_header(data: bytes) -> Hl7Message | None:
+    """The first segment alone, to address a NAK for a message that does not parse whole: its
+    MSH names the sender, control id and version. None when even that is unreadable."""
+    try:
+        return parse(_FIRST_LINE.split(data.removeprefix(_BOM), maxsplit=1)[0])
+    except FormatError:
+        return None
 
 
 def _decode(data: bytes) -> tuple[str, str]:
@@ -146,24 +157,29 @@ def _segment(line: str, n: int, seps: Separators) -> Segment:
     seg_id = line[:3]
     if not _SEGMENT_ID.fullmatch(seg_id) or (len(line) > 3 and line[3] != seps.field):
         shown = line[:20] + ("..." if len(line) > 20 else "")
-        raise FormatError(
+        raise Hl7SyntaxError(
             f"{shown!r} does not start with a segment id (3 capitals or digits, the first a "
             f"capital) followed by {seps.field!r}; wrapped or joined lines?",
             where=f"segment {n}",
         )
     bad = _CONTROL.search(line)
     if bad:
-        raise FormatError(
+        field = line[: bad.start()].count(seps.field) + (1 if seg_id in HEADER_SEGMENTS else 0)
+        raise Hl7SyntaxError(
             f"control character U+{ord(bad.group()):04X} at column {bad.start() + 1}; "
             "control characters must be escaped",
             where=f"segment {n} ({seg_id})",
+            location=f"{seg_id}-{field}" if field else seg_id,
+            code=DATA_TYPE_ERROR,
         )
     if seg_id in HEADER_SEGMENTS:
         encoding, _, rest = line[4:].partition(seps.field)
         if line[3:4] != seps.field or encoding != seps.encoding:
-            raise FormatError(
+            raise Hl7SyntaxError(
                 f"declares separators {line[3:4]}{encoding!r} unlike the first header's {seps.field}{seps.encoding!r}",
                 where=f"segment {n} ({seg_id})",
+                location=seg_id,
+                code=DATA_TYPE_ERROR,
             )
         tail = tuple(rest.split(seps.field)) if seps.field in line[4:] else ()
         return Segment(seg_id, (seps.field, encoding, *tail))
@@ -179,15 +195,17 @@ def _check_structure(segments: tuple[Segment, ...], numbers: list[int]) -> None:
         if seg.id in ("FHS", "BHS"):
             if any(kind == seg.id for kind, _ in open_) or (seg.id == "FHS" and (open_ or messages)):
                 inside = f"inside an open {open_[-1][0]}" if open_ else "after the first message"
-                raise FormatError(f"{seg.id} {inside}; batches and files do not nest", where=where)
+                raise Hl7SyntaxError(f"{seg.id} {inside}; batches and files do not nest", where=where, location=seg.id)
             open_.append((seg.id, 0))
         elif seg.id in ("BTS", "FTS"):
             header = "BHS" if seg.id == "BTS" else "FHS"
             if not open_ or open_[-1][0] != header:
-                raise FormatError(f"{seg.id} without a matching {header}", where=where)
+                raise Hl7SyntaxError(f"{seg.id} without a matching {header}", where=where, location=seg.id)
             kind, count = open_.pop()
             if count == 0:
-                raise FormatError(f"{'batch' if kind == 'BHS' else 'file'} holds no message (no MSH)", where=where)
+                raise Hl7SyntaxError(
+                    f"{'batch' if kind == 'BHS' else 'file'} holds no message (no MSH)", where=where, location=seg.id
+                )
             if open_:
                 open_[-1] = (open_[-1][0], open_[-1][1] + count)
         elif seg.id == "MSH":
