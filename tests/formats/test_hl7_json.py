@@ -49,8 +49,8 @@ def test_round_trip_both_ways() -> None:
             "/segments/1/1: component keys must be \"1\"..\"2\" with none missing, got ['1', '3']",
         ),
         (
-            {"segments": [["MSH", "|", "^~\\&"], ["MSH", "!", "^~\\&"]]},
-            "/segments/1/1: must repeat the separators '|^~\\\\&'",
+            {"segments": [["MSH", "|", "^~\\&"], ["MSH", "a", "^~\\&"]]},
+            "/segments/1: field separator (MSH-1) 'a' is not a single punctuation character",
         ),
     ],
 )

@@ -39,8 +39,9 @@ def build_ack(
     """The ACK for `msg`; `msg=None` (the input was not HL7) gives an AR/AE with default delimiters."""
     if code not in CODES:
         raise ValueError(f"ACK code must be one of {', '.join(CODES)}, got {code!r}")
-    seps = msg.separators if msg is not None else Separators()
-    msh = (msg.first("MSH") if msg is not None else None) or Segment("MSH", (seps.field, seps.encoding))
+    msh = msg.first("MSH") if msg is not None else None
+    seps = msg.separators_of(msh) if msg is not None and msh is not None else Separators()
+    msh = msh or Segment("MSH", (seps.field, seps.encoding))
     f = msh.field
     version = f(12)
     trigger_parts = seps.split(f(9))[0] if f(9) else [[""]]

@@ -3,7 +3,9 @@
 Accepted: segments ended by CR, LF or CRLF (mixed too), blank lines between
 them, a UTF-8 byte-order mark, any delimiters the header declares (3 to 5
 encoding characters), Z-segments, trailing empty fields, one message, several
-messages back to back, or FHS/BHS batches. Bytes are decoded with the charset
+messages back to back, or FHS/BHS batches, each MSH with its own delimiters.
+In a batch or stream, a message with a broken segment is refused alone (kept
+in `rejected` with its number) and the others are kept. Bytes are decoded with the charset
 MSH-18 names (UTF-8 when it names none; table 0211's names and Python's codec
 names both work); an unknown name is refused only when a byte is not ASCII. Refused, each with the segment it
 concerns: no MSH/FHS/BHS first, bad encoding characters, a segment id that is
@@ -18,7 +20,7 @@ import re
 
 from flowengine.formats.errors import FormatError
 from flowengine.formats.hl7.errors import DATA_TYPE_ERROR, Hl7SyntaxError
-from flowengine.formats.hl7.model import Hl7Message, Segment
+from flowengine.formats.hl7.model import Hl7Message, Rejected, Segment
 from flowengine.formats.hl7.separators import HEADER_SEGMENTS, Separators
 
 _LINES = re.compile(r"\r\n|\r|\n")
@@ -79,15 +81,47 @@ def parse(data: bytes | str) -> Hl7Message:
         raise Hl7SyntaxError(
             f"a message starts with MSH (or FHS/BHS for a batch), not {first[:3]!r}", where=f"segment {first_no}"
         )
-    where = f"segment {first_no} ({seg_id})"
-    if len(first) < 4:
-        raise FormatError("header has no field separator", where=where)
-    field_sep = first[3]
-    encoding = first[4:].split(field_sep, 1)[0]
-    seps = Separators.declared(field_sep, encoding, where)
-    segments = tuple(_segment(line, n, seps) for n, line in lines)
-    _check_structure(segments, [n for n, _ in lines])
-    return Hl7Message(segments, seps, charset)
+    seps = _declared(first, first_no)
+    several = seg_id != "MSH" or sum(line.startswith("MSH") for _, line in lines) > 1
+    kept: list[tuple[int, Segment]] = []
+    rejected: list[Rejected] = []
+    lines_of: list[str] = []  # the current message's lines, to hand a refused one on as written
+    outer = current = seps  # the batch header's and the current header's separators
+    start, message, skipping, in_message = 0, 0, False, False
+    for n, line in lines:
+        seg_id = line[:3]
+        if seg_id in (*HEADER_SEGMENTS, "BTS", "FTS"):
+            start, message, skipping, lines_of = len(kept), message + (seg_id == "MSH"), False, []
+            in_message = seg_id == "MSH"
+            current = outer if seg_id in ("BTS", "FTS") else current
+        lines_of.append(line)
+        if skipping:
+            rejected[-1] = Rejected(message, rejected[-1].error, "\r".join(lines_of) + "\r")
+            continue
+        try:
+            if seg_id in HEADER_SEGMENTS:
+                current = _declared(line, n)
+                outer = current if seg_id != "MSH" else outer
+            kept.append((n, _segment(line, n, current, None if current == seps else current)))
+        except FormatError as err:
+            if not several or not in_message:
+                raise  # one message, or the batch's own segments: nothing to keep apart
+            rejected.append(Rejected(message, err, "\r".join(lines_of) + "\r"))
+            del kept[start:]
+            skipping = True
+    if rejected and not any(seg.id == "MSH" for _, seg in kept):
+        raise rejected[0].error
+    _check_structure(tuple(seg for _, seg in kept), [n for n, _ in kept])
+    return Hl7Message(tuple(seg for _, seg in kept), seps, charset, tuple(rejected))
+
+
+def _declared(line: str, n: int) -> Separators:
+    """The separators a header line declares (each MSH of a batch or stream may choose its own)."""
+    where = f"segment {n} ({line[:3]})"
+    if len(line) < 4:
+        raise Hl7SyntaxError("header has no field separator", where=where, location=line[:3])
+    field_sep = line[3]
+    return Separators.declared(field_sep, line[4:].split(field_sep, 1)[0], where)
 
 
 def parse_header(data: bytes) -> Hl7Message | None:
@@ -153,7 +187,8 @@ def _declared_charset(data: bytes) -> str:
     return parts[16].split(rep)[0].split(comp)[0].strip()
 
 
-def _segment(line: str, n: int, seps: Separators) -> Segment:
+def _segment(line: str, n: int, seps: Separators, own: Separators | None) -> Segment:
+    """One segment split with `seps`; `own` is kept on it when they are not the message's first."""
     seg_id = line[:3]
     if not _SEGMENT_ID.fullmatch(seg_id) or (len(line) > 3 and line[3] != seps.field):
         shown = line[:20] + ("..." if len(line) > 20 else "")
@@ -174,16 +209,9 @@ def _segment(line: str, n: int, seps: Separators) -> Segment:
         )
     if seg_id in HEADER_SEGMENTS:
         encoding, _, rest = line[4:].partition(seps.field)
-        if line[3:4] != seps.field or encoding != seps.encoding:
-            raise Hl7SyntaxError(
-                f"declares separators {line[3:4]}{encoding!r} unlike the first header's {seps.field}{seps.encoding!r}",
-                where=f"segment {n} ({seg_id})",
-                location=seg_id,
-                code=DATA_TYPE_ERROR,
-            )
         tail = tuple(rest.split(seps.field)) if seps.field in line[4:] else ()
-        return Segment(seg_id, (seps.field, encoding, *tail))
-    return Segment(seg_id, tuple(line[4:].split(seps.field)) if len(line) > 3 else ())
+        return Segment(seg_id, (seps.field, encoding, *tail), own)
+    return Segment(seg_id, tuple(line[4:].split(seps.field)) if len(line) > 3 else (), own)
 
 
 def _check_structure(segments: tuple[Segment, ...], numbers: list[int]) -> None:

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from flowengine.formats.hl7.model import Hl7Message, Segment
+    from flowengine.formats.hl7.separators import Separators
 
 _PATH = re.compile(
     r"(?P<seg>[A-Z][A-Z0-9]{2})(?:\[(?P<si>[1-9]\d*|\*)\])?"
@@ -73,7 +74,7 @@ def lookup(msg: Hl7Message, path: str, *, raw: bool) -> Any:
 
 
 def _in_segment(msg: Hl7Message, seg: Segment, p: Path, raw: bool) -> Any:
-    seps = msg.separators
+    seps = msg.separators_of(seg)
     if p.field is None:
         return seg.to_er7(seps)
     text = seg.field(p.field)
@@ -83,15 +84,14 @@ def _in_segment(msg: Hl7Message, seg: Segment, p: Path, raw: bool) -> Any:
         return text
     reps = seps.split(text) if text else []
     if p.repetition == ALL:
-        return [_in_repetition(msg, rep, p, raw) for rep in reps]
+        return [_in_repetition(msg, seps, rep, p, raw) for rep in reps]
     r = p.repetition or 1
     if r > len(reps):
         return None if not raw else ""
-    return _in_repetition(msg, reps[r - 1], p, raw)
+    return _in_repetition(msg, seps, reps[r - 1], p, raw)
 
 
-def _in_repetition(msg: Hl7Message, rep: list[list[str]], p: Path, raw: bool) -> Any:
-    seps = msg.separators
+def _in_repetition(msg: Hl7Message, seps: Separators, rep: list[list[str]], p: Path, raw: bool) -> Any:
     if raw and p.component is None:
         return seps.join([rep])
     c = p.component or 1
@@ -104,4 +104,4 @@ def _in_repetition(msg: Hl7Message, rep: list[list[str]], p: Path, raw: bool) ->
     value = subs[s - 1] if s <= len(subs) else ""
     if raw:
         return value
-    return msg.decode(value) if value else None
+    return msg.decode(value, seps) if value else None

@@ -38,9 +38,9 @@ _POSITION = re.compile(r"\.([1-9]\d*)$")
 
 
 def to_xml(msg: Hl7Message) -> etree._Element:
-    seps = msg.separators
     root = etree.Element(ROOT)
     for seg in msg.segments:
+        seps = msg.separators_of(seg)
         el = etree.SubElement(root, seg.id)
         for n, raw in enumerate(seg.fields, 1):
             name = f"{seg.id}.{n}"
