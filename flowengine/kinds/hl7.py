@@ -30,13 +30,15 @@ XML_TYPE = "application/xml"
 
 def _parse(msg: Message) -> hl7.Hl7Message:
     try:
-        if "json" in msg.content_type:
-            return hl7.from_json(msg.json)
-        return hl7.parse(msg.body)
+        parsed = hl7.from_json(msg.json) if "json" in msg.content_type else hl7.parse(msg.body)
     except hl7.Hl7SyntaxError as err:  # the segment and table 0357 code go to an ACK's ERR
         raise BadMessage(f"body is not HL7 v2: {err}", details=[err.to_json()]) from None
     except formats.FormatError as err:
         raise BadMessage(f"body is not HL7 v2: {err}") from None
+    if parsed.rejected:  # a node that reads the whole batch must not drop part of it; split keeps them apart
+        details = [r.error.to_json() if isinstance(r.error, hl7.Hl7SyntaxError) else {} for r in parsed.rejected]
+        raise BadMessage(f"body is not HL7 v2: {'; '.join(map(str, parsed.rejected))}", details=details)
+    return parsed
 
 
 def hl7_of(msg: Message) -> hl7.Hl7Message:
