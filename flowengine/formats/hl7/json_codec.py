@@ -19,8 +19,10 @@ A repetition holding a single component with subcomponents is
 
 Values are decoded text by default (`\\F\\` -> `|`); `escapes="raw"` keeps them
 as written, which makes HL7 -> JSON -> HL7 exact for any message. Decoded
-JSON -> HL7 re-escapes every delimiter and CR/LF, which is exact unless the
-message used formatting escapes (see `escape`). MSH-1/MSH-2 (and FHS/BHS) are
+JSON -> HL7 re-escapes every delimiter and control character, so it always
+parses, and it is exact unless the message used escapes decoding does not
+invert one to one (formatting escapes, lone escape characters, hex; see
+docs/formats/hl7.md for the list). MSH-1/MSH-2 (and FHS/BHS) are
 the separators, never decoded; each header's apply to the segments up to the next header.
 """
 
