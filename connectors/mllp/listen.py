@@ -33,7 +33,7 @@ from connectors.mllp.framing import FrameDecoder, Oversized, Unframed, frame
 from connectors.mllp.tls import SERVER_TLS_FIELD, TlsFiles, client_name
 from flowengine import formats
 from flowengine.formats import hl7
-from flowengine.formats.hl7.ack import APPLICATION_INTERNAL_ERROR
+from flowengine.formats.hl7.errors import APPLICATION_INTERNAL_ERROR
 from flowengine.plugin import BuildContext, Field, KindSpec, Message, Outcome, Role, Source, SourceContext
 
 log = logging.getLogger("flowengine.mllp")
@@ -159,7 +159,7 @@ class MllpListen(Source):
 
     def _refuse(self, item: Oversized) -> bytes:
         """The AE for a frame over the limit, addressed with the MSH of its first bytes."""
-        return hl7.build_ack(_header(item.head), "AE", item.reason).to_bytes()
+        return hl7.build_ack(hl7.parse_header(item.head), "AE", item.reason).to_bytes()
 
     async def _answer(self, item: bytes, peer: str, client: str | None) -> bytes:
         assert self._ctx is not None, "mllp.listen used before start()"
@@ -171,7 +171,7 @@ class MllpListen(Source):
             outcome = await self._ctx.process(msg)
         except Exception as err:  # the engine itself failed: say so, the sender will resend
             log.exception("mllp.listen %s: processing a message from %s failed", self.name, peer)
-            return hl7.build_ack(_header(item), "AR", f"engine error: {type(err).__name__}").to_bytes()
+            return hl7.build_ack(hl7.parse_header(item), "AR", f"engine error: {type(err).__name__}").to_bytes()
         return reply_for(outcome, msg)
 
 
@@ -198,21 +198,13 @@ def reply_for(outcome: Outcome, msg: Message) -> bytes:
 
 def _parsed(msg: Message) -> hl7.Hl7Message | None:
     """The message as HL7 to address its ACK: the tree the flow's `hl7.*` nodes cached on it, else
-    parsed now (the body is the ER7 this source received); None when it is not HL7."""
+    parsed now (the body is the ER7 this source received); when a later segment is broken, its MSH
+    alone (so the NAK still names the sender, control id and version); None when it is not HL7."""
     try:
         parsed: hl7.Hl7Message = msg.view(hl7.VIEW, lambda m: hl7.parse(m.body))
     except formats.FormatError:
-        return None
+        return hl7.parse_header(msg.body)
     return parsed
-
-
-def _header(head: bytes) -> hl7.Hl7Message | None:
-    """The MSH of a frame's first bytes, to address a reject; None when even that is unreadable."""
-    first = head.replace(b"\n", b"\r").split(b"\r", 1)[0]
-    try:
-        return hl7.parse(first)
-    except formats.FormatError:
-        return None
 
 
 def _build(ctx: BuildContext) -> MllpListen:

@@ -21,8 +21,8 @@ from flowengine.core.nodes import Transform
 from flowengine.errors import BadMessage, ValidationFailed
 from flowengine.expressions.compiled import Template
 from flowengine.formats import hl7
-from flowengine.formats.hl7.ack import APPLICATION_INTERNAL_ERROR
 from flowengine.formats.hl7.body import ER7_TYPE, JSON_TYPE, VIEW
+from flowengine.formats.hl7.errors import APPLICATION_INTERNAL_ERROR
 from flowengine.kinds.xml import checked_limits, xml_of
 
 XML_TYPE = "application/xml"
@@ -30,11 +30,15 @@ XML_TYPE = "application/xml"
 
 def _parse(msg: Message) -> hl7.Hl7Message:
     try:
-        if "json" in msg.content_type:
-            return hl7.from_json(msg.json)
-        return hl7.parse(msg.body)
+        parsed = hl7.from_json(msg.json) if "json" in msg.content_type else hl7.parse(msg.body)
+    except hl7.Hl7SyntaxError as err:  # the segment and table 0357 code go to an ACK's ERR
+        raise BadMessage(f"body is not HL7 v2: {err}", details=[err.to_json()]) from None
     except formats.FormatError as err:
         raise BadMessage(f"body is not HL7 v2: {err}") from None
+    if parsed.rejected:  # a node that reads the whole batch must not drop part of it; split keeps them apart
+        details = [r.error.to_json() if isinstance(r.error, hl7.Hl7SyntaxError) else {} for r in parsed.rejected]
+        raise BadMessage(f"body is not HL7 v2: {'; '.join(map(str, parsed.rejected))}", details=details)
+    return parsed
 
 
 def hl7_of(msg: Message) -> hl7.Hl7Message:
@@ -105,7 +109,7 @@ class Hl7Ack(Transform):
         except BadMessage:
             if self.code == "AA":
                 raise
-            source = None  # rejecting what could not be parsed: an ACK with default delimiters
+            source = hl7.parse_header(msg.body)  # rejecting what does not parse: addressed from its MSH
         ack = hl7.build_ack(source, self.code, self.text.render(msg), error_code=self.error_code)
         reply = msg.derive(body=ack.to_bytes(), content_type=ER7_TYPE)
         msg.exchange.reply = reply

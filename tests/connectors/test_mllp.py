@@ -161,6 +161,29 @@ async def test_content_errors_answer_ae_with_err(engine: Engine) -> None:
     assert hub_of(engine.services).received("out") == []
 
 
+async def test_a_broken_segment_after_a_readable_msh_gets_a_nak_addressed_from_that_msh(engine: Engine) -> None:
+    text, port = listening("""
+  transform json = hl7.to_json()
+  sink out = memory.out()
+  lab -> json -> out
+""")
+    await engine.deploy(compile_ok(text))
+    header = "MSH|^~\\&|LAB|HOSP|EHR|WARD|20240101||ORU^R01|{}|P|2.6\rPID|1||P1\r"
+    async with client(port) as c:
+        control = await c.call((header.format("C7") + "OBX|1|NM|HGB||13\x015|g/dL\r").encode())
+        joined = await c.call((header.format("C8") + "OBX|1|NM|HGB||13.5\rpid|2\r").encode())
+    for ack, control_id in ((control, "C7"), (joined, "C8")):
+        assert (ack["MSA-1"], ack["MSA-2"]) == ("AE", control_id)
+        assert [ack[f"MSH-{n}"] for n in (3, 4, 5, 6, 12)] == ["EHR", "WARD", "LAB", "HOSP", "2.6"]
+    assert (control["ERR-2.1"], control["ERR-2.3"], control["ERR-3.1"]) == ("OBX", "5", "102")
+    assert control["ERR-8"].endswith(
+        "segment 3 (OBX): control character U+0001 at column 17; control characters must be escaped"
+    )
+    assert (joined["ERR-2.1"], joined["ERR-3.1"]) == (None, "100")
+    assert "segment 4: 'pid|2' does not start with a segment id" in joined["ERR-8"]
+    assert hub_of(engine.services).received("out") == []
+
+
 async def test_delivery_failures_answer_ar_and_the_flow_cannot_ack_them(engine: Engine) -> None:
     text, port = listening(f"""
   sink ack = hl7.ack()

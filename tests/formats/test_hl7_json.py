@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from flowengine.formats import FormatError, hl7
@@ -49,8 +49,8 @@ def test_round_trip_both_ways() -> None:
             "/segments/1/1: component keys must be \"1\"..\"2\" with none missing, got ['1', '3']",
         ),
         (
-            {"segments": [["MSH", "|", "^~\\&"], ["MSH", "!", "^~\\&"]]},
-            "/segments/1/1: must repeat the separators '|^~\\\\&'",
+            {"segments": [["MSH", "|", "^~\\&"], ["MSH", "a", "^~\\&"]]},
+            "/segments/1: field separator (MSH-1) 'a' is not a single punctuation character",
         ),
     ],
 )
@@ -83,3 +83,27 @@ def test_json_to_hl7_to_json_is_identity_on_canonical_json(segments: list[list[o
     fields = [[f for f in seg if all(_canonical(r) for r in (f if isinstance(f, list) else [f]))] for seg in segments]
     doc = {"segments": [["MSH", "|", "^~\\&", "APP"], *(["ZXX", *f] for f in fields)]}
     assert hl7.to_json(hl7.parse(hl7.from_json(doc).to_bytes())) == doc
+
+
+# Raw ER7 values built from what a decoder meets: plain text, every escape sequence (hex of any byte,
+# NUL and CR included), sequences with no plain-text meaning, and lone escape characters.
+_PLAIN = st.text(st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="|^~\\&"), max_size=4)
+_SEQUENCE = st.one_of(
+    st.sampled_from(["\\F\\", "\\S\\", "\\T\\", "\\R\\", "\\E\\", "\\.br\\", "\\H\\", "\\N\\", "\\.sp\\", "\\"]),
+    st.binary(min_size=1, max_size=3).map(lambda b: f"\\X{b.hex().upper()}\\"),
+)
+_RAW = st.lists(st.one_of(_PLAIN, _SEQUENCE), max_size=6).map("".join)
+
+
+@settings(derandomize=True, max_examples=300, deadline=None)
+@given(st.lists(_RAW, min_size=1, max_size=3))
+def test_every_decoded_value_is_written_back_as_er7_that_parses(raws: list[str]) -> None:
+    decoded = hl7.to_json(hl7.parse("MSH|^~\\&|A\rOBX|" + "|".join(raws) + "\r"))
+    written = hl7.from_json(decoded).to_bytes()
+    assert hl7.to_json(hl7.parse(written)) == decoded
+
+
+def test_a_decoded_nul_is_written_back_escaped() -> None:
+    decoded = hl7.to_json(hl7.parse("MSH|^~\\&|A\rOBX|a\\X00\\b\r"))
+    assert decoded["segments"][1][1] == "a\x00b"
+    assert hl7.from_json(decoded).to_er7() == "MSH|^~\\&|A\rOBX|a\\X00\\b\r"

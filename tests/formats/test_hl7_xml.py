@@ -81,3 +81,25 @@ def test_xml_round_trip_keeps_escapes_and_empty_repetitions() -> None:
 def test_elements_without_a_position_are_refused() -> None:
     with pytest.raises(FormatError, match=r"line 1: element <name> has no position number \(e.g. PID.5\)"):
         hl7.from_xml(xmlsafe.parse(b"<HL7Message><PID><name>x</name></PID></HL7Message>"))
+
+
+def test_standard_root_without_a_trigger_is_a_message_not_a_segment() -> None:
+    xml = (
+        b'<ACK xmlns="urn:hl7-org:v2xml"><MSH><MSH.1>|</MSH.1><MSH.2>^~\\&amp;</MSH.2><MSH.9><MSG.1>ACK</MSG.1>'
+        b"</MSH.9><MSH.10>A1</MSH.10><MSH.12><VID.1>2.5</VID.1></MSH.12></MSH>"
+        b"<MSA><MSA.1>AA</MSA.1><MSA.2>C1</MSA.2></MSA></ACK>"
+    )
+    assert hl7.from_xml(xmlsafe.parse(xml)) == "MSH|^~\\&|||||||ACK|A1||2.5\rMSA|AA|C1\r"
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        b"<MSH.1>|</MSH.1><MSH.1/><MSH.2>^~\\&amp;</MSH.2><MSH.2/>",
+        b"<MSH.1/><MSH.1>|</MSH.1><MSH.2/><MSH.2>^~\\&amp;</MSH.2>",
+        b"<MSH.1/><MSH.2/>",
+    ],
+)
+def test_repeated_or_empty_separator_elements_agree_with_the_segment(header: bytes) -> None:
+    xml = b"<HL7Message><MSH>" + header + b"<MSH.3>A</MSH.3></MSH><PID><PID.3>1</PID.3></PID></HL7Message>"
+    assert hl7.from_xml(xmlsafe.parse(xml)) == "MSH|^~\\&|A\rPID|||1\r"

@@ -160,6 +160,45 @@ flow f {
     assert hub.received("ok") == []
 
 
+async def test_a_rejected_message_with_a_readable_msh_is_addressed_from_it(engine: Engine) -> None:
+    await engine.deploy(
+        compile_ok("""
+flow f {
+  source in = memory.in()
+  transform json = hl7.to_json()
+  sink ok = memory.out()
+  sink nack = hl7.ack(code: "AE")
+  in -> json -> ok
+  on error -> nack
+}
+""")
+    )
+    outcome = await hub_of(engine.services).send("in", er7(ORU + b"pid|joined line\r"))
+    assert outcome.error.details[0]["hl7_error_code"] == 100
+    nack = hl7.parse(outcome.exchange.reply.body)
+    assert (nack["MSA-1"], nack["MSA-2"], nack["MSH-5"]) == ("AE", "CTRL-1", "LAB")
+
+
+async def test_a_node_reading_a_whole_batch_refuses_it_naming_the_broken_message(engine: Engine) -> None:
+    await engine.deploy(
+        compile_ok("""
+flow f {
+  source in = memory.in()
+  transform json = hl7.to_json()
+  sink out = memory.out()
+  in -> json -> out
+}
+""")
+    )
+    outcome = await hub_of(engine.services).send("in", er7(ORU + ORU.replace(b"PID|1|", b"PID|\x01|")))
+    assert outcome.error.message == (
+        "body is not HL7 v2: message 2: segment 7 (PID): control character U+0001 at column 5; "
+        "control characters must be escaped"
+    )
+    assert outcome.error.details[0]["location"] == "PID-1"
+    assert hub_of(engine.services).received("out") == []
+
+
 async def test_malformed_hl7_in_an_expression_is_a_bad_message(engine: Engine) -> None:
     await engine.deploy(
         compile_ok("""

@@ -190,6 +190,27 @@ async def test_hl7_split_gives_each_obr_with_its_obx_behind_the_header(engine):
     assert [m.json for m in got] == [{"order": "ORD1", "tests": ["HGB", "WBC"]}, {"order": "ORD2", "tests": ["NA"]}]
 
 
+async def test_hl7_split_of_a_batch_refuses_a_broken_message_alone_and_sends_the_others(engine):
+    text = SPLIT.replace('split(items: "body.lines")', 'split(hl7: "PID")').replace(
+        'json.map(mode: "merge") { half: 1 / body.n * 2 }', "hl7.to_json()"
+    )
+    await engine.deploy(compile_ok(text))
+    hub = hub_of(engine.services)
+    batch = (
+        "BHS|^~\\&\r"
+        "MSH|^~\\&|A||||||ADT^A01|1|P|2.5\rPID|1||a^b\r"
+        "MSH*#@!%*A******ADT#A01*2*P*2.5\rPID*1**\x01\r"
+        "MSH*#@!%*A******ADT#A01*3*P*2.5\rPID*1**c#d\r"
+        "BTS|3\r"
+    )
+    outcome = await hub.send("in", Message(batch.encode(), content_type="application/hl7-v2", id="b"))
+    assert not outcome.ok and outcome.error.kind == "bad_message"  # the batch is not acknowledged whole
+    assert "control character U+0001" in outcome.error.message
+    got = sorted(hub.received("out"), key=lambda m: m.headers["split-index"])
+    pid_3 = [(m.headers["split-index"], m.json["segments"][1][3]) for m in got]
+    assert pid_3 == [("0", {"1": "a", "2": "b"}), ("2", {"1": "c", "2": "d"})]
+
+
 async def test_xml_split_by_xpath_gives_each_element_as_a_document(engine):
     text = SPLIT.replace('split(items: "body.lines")', 'split(xpath: "/o:batch/o:order", namespaces: {o: "urn:o"})')
     text = text.replace('json.map(mode: "merge") { half: 1 / body.n * 2 }', "xml.to_json()")

@@ -1,6 +1,8 @@
 """HL7 v2: our own small, exact ER7 codec (see docs/formats/hl7.md for why not python-hl7/hl7apy).
 
 parse(bytes)            -> Hl7Message (message, back-to-back messages, or FHS/BHS batch)
+parse_header(bytes)     -> the first segment alone, to address a NAK when the rest is broken
+Hl7SyntaxError          -> what parse refuses, with the ERR location and table 0357 code
 msg["PID-5.1"]          -> decoded value (paths: flowengine.formats.hl7.path)
 msg.to_er7()/to_bytes() -> text back, lossless
 to_json / from_json     -> the JSON shape of json_codec
@@ -12,7 +14,8 @@ validate                -> header fields and required segments, every problem li
 
 from flowengine.formats.hl7.ack import ack_code, build_ack
 from flowengine.formats.hl7.body import ER7_TYPE, JSON_TYPE, VIEW
-from flowengine.formats.hl7.er7 import parse
+from flowengine.formats.hl7.er7 import parse, parse_header
+from flowengine.formats.hl7.errors import Hl7SyntaxError
 from flowengine.formats.hl7.json_codec import from_json, to_json
 from flowengine.formats.hl7.model import Hl7Message, Segment
 from flowengine.formats.hl7.path import PathError
@@ -25,6 +28,7 @@ __all__ = [
     "JSON_TYPE",
     "VIEW",
     "Hl7Message",
+    "Hl7SyntaxError",
     "PathError",
     "Problem",
     "Segment",
@@ -34,6 +38,7 @@ __all__ = [
     "from_json",
     "from_xml",
     "parse",
+    "parse_header",
     "to_json",
     "to_xml",
     "validate",

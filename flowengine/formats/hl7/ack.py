@@ -18,20 +18,11 @@ import uuid
 from datetime import UTC, datetime
 
 from flowengine.formats.hl7 import escape
+from flowengine.formats.hl7.errors import APPLICATION_INTERNAL_ERROR, ERROR_TEXT
 from flowengine.formats.hl7.model import Hl7Message, Segment
 from flowengine.formats.hl7.separators import Separators
 
 CODES = ("AA", "AE", "AR", "CA", "CE", "CR")
-APPLICATION_INTERNAL_ERROR = 207
-_ERROR_TEXT = {
-    100: "Segment sequence error",
-    101: "Required field missing",
-    102: "Data type error",
-    200: "Unsupported message type",
-    201: "Unsupported event code",
-    203: "Unsupported version id",
-    207: "Application internal error",
-}
 _TEXT_LIMIT = 80
 
 
@@ -48,8 +39,9 @@ def build_ack(
     """The ACK for `msg`; `msg=None` (the input was not HL7) gives an AR/AE with default delimiters."""
     if code not in CODES:
         raise ValueError(f"ACK code must be one of {', '.join(CODES)}, got {code!r}")
-    seps = msg.separators if msg is not None else Separators()
-    msh = (msg.first("MSH") if msg is not None else None) or Segment("MSH", (seps.field, seps.encoding))
+    msh = msg.first("MSH") if msg is not None else None
+    seps = msg.separators_of(msh) if msg is not None and msh is not None else Separators()
+    msh = msh or Segment("MSH", (seps.field, seps.encoding))
     f = msh.field
     version = f(12)
     trigger_parts = seps.split(f(9))[0] if f(9) else [[""]]
@@ -84,7 +76,7 @@ def _err(seps: Separators, version: str, code: int, location: str, text: str) ->
     c, s = seps.component, seps.subcomponent or seps.component
     seg, _, field = location.partition("-")
     where = [seg, "1" if seg else "", field.split(".")[0]]
-    code_text = [str(code), _ERROR_TEXT.get(code, ""), "HL70357"]
+    code_text = [str(code), ERROR_TEXT.get(code, ""), "HL70357"]
     if _before_25(version):
         return Segment("ERR", (c.join([*where, s.join(code_text)]),))
     return Segment("ERR", ("", c.join(where) if seg else "", c.join(code_text), "E", "", "", "", text))

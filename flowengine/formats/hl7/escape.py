@@ -10,11 +10,14 @@ With the escape character E (usually `\\`), a value may hold:
 Other sequences (highlighting `EHE`/`ENE`, formatting `E.sp E`, `E.in E`...,
 character-set switches `ECxxyyE`/`EMxxyyzzE`, locally defined `EZ..E`) have
 no plain-text equivalent: decoding keeps them as written, as it keeps an
-escape character that is never closed. Encoding escapes every delimiter
-and CR/LF (as `EX0DE` / `EX0AE`), but not the v2.7 truncation character:
-senders that declare `#` in MSH-2 still write it unescaped in data
-("LAB ID# 12"). So `encode(decode(v)) == v` whenever `v` uses only the first
-two rows above (and no `EPE`); raw access keeps every value exact.
+escape character that is not part of a sequence. Encoding escapes every
+delimiter, and every control character but tab (CR, LF, NUL... as `EX0DE`, `EX0AE`,
+`EX00E`), which ER7 cannot carry raw: whatever `decode` returns, `encode`
+writes back as a value the parser accepts. It leaves the v2.7 truncation
+character as it is: senders that declare `#` in MSH-2 still write it
+unescaped in data ("LAB ID# 12"). So `encode(decode(v)) == v` whenever `v`
+uses only the first two rows above (and no `EPE`); raw access keeps every
+value exact.
 """
 
 from __future__ import annotations
@@ -60,7 +63,7 @@ def _sequence(seq: str, seps: Separators, charset: str) -> str | None:
 
 
 def encode(text: str, seps: Separators) -> str:
-    """Raw text for a value: delimiters and line breaks escaped."""
+    """Raw text for a value: delimiters and control characters escaped."""
     table = _table(seps)
     if not any(c in text for c in table):
         return text
@@ -70,7 +73,7 @@ def encode(text: str, seps: Separators) -> str:
 @lru_cache(maxsize=32)
 def _table(seps: Separators) -> dict[str, str]:
     e = seps.escape
-    table = {"\r": f"{e}X0D{e}", "\n": f"{e}X0A{e}"}
+    table = {chr(b): f"{e}X{b:02X}{e}" for b in (*range(0x20), 0x7F) if b != 0x09}  # a tab may stay raw
     for code, name in _CODES.items():
         char = getattr(seps, name)
         if char and code != "P":

@@ -19,9 +19,11 @@ A repetition holding a single component with subcomponents is
 
 Values are decoded text by default (`\\F\\` -> `|`); `escapes="raw"` keeps them
 as written, which makes HL7 -> JSON -> HL7 exact for any message. Decoded
-JSON -> HL7 re-escapes every delimiter and CR/LF, which is exact unless the
-message used formatting escapes (see `escape`). MSH-1/MSH-2 (and FHS/BHS) are
-the separators, never decoded; JSON -> HL7 takes them from the first segment.
+JSON -> HL7 re-escapes every delimiter and control character, so it always
+parses, and it is exact unless the message used escapes decoding does not
+invert one to one (formatting escapes, lone escape characters, hex; see
+docs/formats/hl7.md for the list). MSH-1/MSH-2 (and FHS/BHS) are
+the separators, never decoded; each header's apply to the segments up to the next header.
 """
 
 from __future__ import annotations
@@ -35,22 +37,22 @@ from flowengine.formats.hl7.separators import HEADER_SEGMENTS, Separators
 
 
 def to_json(msg: Hl7Message, *, decode: bool = True) -> dict[str, Any]:
-    seps = msg.separators
-
-    def text(raw: str) -> str:
-        return msg.decode(raw) if decode else raw
-
-    def component(subs: list[str]) -> Any:
-        return text(subs[0]) if len(subs) == 1 else _numbered(text(s) for s in subs)
-
-    def repetition(comps: list[list[str]]) -> Any:
-        if len(comps) == 1 and len(comps[0]) == 1:
-            return text(comps[0][0])
-        return _numbered(component(c) for c in comps)
-
     def field(seg: Segment, n: int, raw: str) -> Any:
         if seg.is_literal(n) or not raw:
             return raw
+        seps = msg.separators_of(seg)
+
+        def text(raw: str) -> str:
+            return msg.decode(raw, seps) if decode else raw
+
+        def component(subs: list[str]) -> Any:
+            return text(subs[0]) if len(subs) == 1 else _numbered(text(s) for s in subs)
+
+        def repetition(comps: list[list[str]]) -> Any:
+            if len(comps) == 1 and len(comps[0]) == 1:
+                return text(comps[0][0])
+            return _numbered(component(c) for c in comps)
+
         reps = seps.split(raw)
         return repetition(reps[0]) if len(reps) == 1 else [repetition(r) for r in reps]
 
@@ -68,20 +70,27 @@ def from_json(doc: Any, *, decode: bool = True, charset: str = "utf-8") -> Hl7Me
         raise FormatError(
             'expected an object {"segments": [[id, field1, ...], ...]} with at least one segment', where="/"
         )
-    seps = _separators(segments[0])
-    return Hl7Message(tuple(_segment(s, i, seps, decode) for i, s in enumerate(segments)), seps, charset)
+    first = _separators(segments[0], "/segments/0")
+    seps, out = first, []
+    for i, item in enumerate(segments):
+        if isinstance(item, list) and item and item[0] in HEADER_SEGMENTS:  # each header its own delimiters
+            seps = _separators(item, f"/segments/{i}")
+        seg = _segment(item, i, seps, decode)
+        out.append(Segment(seg.id, seg.fields, None if seps == first else seps))
+    return Hl7Message(tuple(out), first, charset)
 
 
-def _separators(first: Any) -> Separators:
+def _separators(header: Any, where: str) -> Separators:
     if not (
-        isinstance(first, list)
-        and len(first) >= 3
-        and first[0] in HEADER_SEGMENTS
-        and isinstance(first[1], str)
-        and isinstance(first[2], str)
+        isinstance(header, list)
+        and len(header) >= 3
+        and header[0] in HEADER_SEGMENTS
+        and isinstance(header[1], str)
+        and isinstance(header[2], str)
     ):
-        raise FormatError('the first segment must be a header ["MSH", "|", "^~\\\\&", ...]', where="/segments/0")
-    return Separators.declared(first[1], first[2], "/segments/0")
+        what = "the first segment must be a header" if where == "/segments/0" else "a header segment must be"
+        raise FormatError(f'{what} ["MSH", "|", "^~\\\\&", ...]', where=where)
+    return Separators.declared(header[1], header[2], where)
 
 
 def _segment(item: Any, i: int, seps: Separators, decode: bool) -> Segment:

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from flowengine.formats.errors import FormatError
 from flowengine.formats.hl7 import escape
 from flowengine.formats.hl7.path import lookup
 from flowengine.formats.hl7.separators import HEADER_SEGMENTS, Separators
@@ -26,10 +27,15 @@ from flowengine.formats.hl7.separators import HEADER_SEGMENTS, Separators
 
 @dataclass(frozen=True, slots=True)
 class Segment:
-    """A segment: its 3-character id and its fields' raw text (`fields[0]` is field 1)."""
+    """A segment: its 3-character id and its fields' raw text (`fields[0]` is field 1).
+
+    `separators` is set when the segment's header declared other delimiters than the
+    first header of its batch or stream (HL7 lets each MSH choose); None means the message's.
+    """
 
     id: str
     fields: tuple[str, ...]
+    separators: Separators | None = None
 
     def field(self, n: int) -> str:
         """Raw text of field `n` (1-based); "" past the end."""
@@ -40,9 +46,23 @@ class Segment:
         return n <= 2 and self.id in HEADER_SEGMENTS
 
     def to_er7(self, seps: Separators) -> str:
+        seps = self.separators or seps
         if self.id in HEADER_SEGMENTS and len(self.fields) >= 2:
             return self.id + self.fields[0] + seps.field.join(self.fields[1:])
         return seps.field.join((self.id, *self.fields))
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """A message of a batch or stream refused alone: its number (from 1, in order), why, and its
+    text as written (segments ended by CR), so a `split` can hand it on to fail on its own."""
+
+    index: int
+    error: FormatError
+    er7: str
+
+    def __str__(self) -> str:
+        return f"message {self.index}: {self.error}"
 
 
 class Hl7Message:
@@ -53,12 +73,23 @@ class Hl7Message:
     byte what was parsed apart from segment terminators (always CR) and a BOM.
     """
 
-    __slots__ = ("charset", "segments", "separators")
+    __slots__ = ("charset", "rejected", "segments", "separators")
 
-    def __init__(self, segments: tuple[Segment, ...], separators: Separators, charset: str = "utf-8") -> None:
+    def __init__(
+        self,
+        segments: tuple[Segment, ...],
+        separators: Separators,
+        charset: str = "utf-8",
+        rejected: tuple[Rejected, ...] = (),
+    ) -> None:
         self.segments = segments
         self.separators = separators
         self.charset = charset
+        self.rejected = rejected  # messages of a batch or stream that parse refused, each alone
+
+    def separators_of(self, seg: Segment) -> Separators:
+        """The delimiters `seg` is written in: its own header's, else the message's."""
+        return seg.separators or self.separators
 
     # --- whole-message text -------------------------------------------------------
     def to_er7(self, terminator: str = "\r") -> str:
@@ -76,20 +107,25 @@ class Hl7Message:
         return next((s for s in self.segments if s.id == segment_id), None)
 
     def messages(self) -> Iterator[Hl7Message]:
-        """Each MSH and the segments up to the next MSH or batch trailer/header."""
+        """Each MSH and the segments up to the next MSH or batch trailer/header, in its own delimiters
+        (`rejected` lists the messages parse refused)."""
         current: list[Segment] = []
         for seg in self.segments:
             if seg.id in ("MSH", "FHS", "BHS", "BTS", "FTS") and current:
-                yield Hl7Message(tuple(current), self.separators, self.charset)
+                yield self._one(current)
                 current = []
             if seg.id == "MSH" or current:
                 current.append(seg)
         if current:
-            yield Hl7Message(tuple(current), self.separators, self.charset)
+            yield self._one(current)
 
-    def decode(self, raw: str) -> str:
-        """Unescape one raw value with this message's separators and charset."""
-        return escape.decode(raw, self.separators, self.charset)
+    def _one(self, segments: list[Segment]) -> Hl7Message:
+        seps = self.separators_of(segments[0])
+        return Hl7Message(tuple(Segment(s.id, s.fields) for s in segments), seps, self.charset)
+
+    def decode(self, raw: str, seps: Separators | None = None) -> str:
+        """Unescape one raw value with this message's (or a segment's own) separators and its charset."""
+        return escape.decode(raw, seps or self.separators, self.charset)
 
     # --- header shortcuts, decoded ----------------------------------------------------
     def _header(self, n: int, component: int = 1) -> str:

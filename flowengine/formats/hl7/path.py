@@ -39,10 +39,9 @@ class Segment(Protocol):
 class Hl7Message(Protocol):
     """What a lookup reads of a message (model.Hl7Message is one)."""
 
-    @property
-    def separators(self) -> Separators: ...
+    def separators_of(self, seg: Any) -> Separators: ...
     def all(self, segment_id: str) -> Sequence[Segment]: ...
-    def decode(self, raw: str) -> str: ...
+    def decode(self, raw: str, seps: Separators | None = None) -> str: ...
 
 
 _PATH = re.compile(
@@ -92,7 +91,7 @@ def lookup(msg: Hl7Message, path: str, *, raw: bool) -> Any:
 
 
 def _in_segment(msg: Hl7Message, seg: Segment, p: Path, raw: bool) -> Any:
-    seps = msg.separators
+    seps = msg.separators_of(seg)
     if p.field is None:
         return seg.to_er7(seps)
     text = seg.field(p.field)
@@ -102,15 +101,14 @@ def _in_segment(msg: Hl7Message, seg: Segment, p: Path, raw: bool) -> Any:
         return text
     reps = seps.split(text) if text else []
     if p.repetition == ALL:
-        return [_in_repetition(msg, rep, p, raw) for rep in reps]
+        return [_in_repetition(msg, seps, rep, p, raw) for rep in reps]
     r = p.repetition or 1
     if r > len(reps):
         return None if not raw else ""
-    return _in_repetition(msg, reps[r - 1], p, raw)
+    return _in_repetition(msg, seps, reps[r - 1], p, raw)
 
 
-def _in_repetition(msg: Hl7Message, rep: list[list[str]], p: Path, raw: bool) -> Any:
-    seps = msg.separators
+def _in_repetition(msg: Hl7Message, seps: Separators, rep: list[list[str]], p: Path, raw: bool) -> Any:
     if raw and p.component is None:
         return seps.join([rep])
     c = p.component or 1
@@ -123,4 +121,4 @@ def _in_repetition(msg: Hl7Message, rep: list[list[str]], p: Path, raw: bool) ->
     value = subs[s - 1] if s <= len(subs) else ""
     if raw:
         return value
-    return msg.decode(value) if value else None
+    return msg.decode(value, seps) if value else None

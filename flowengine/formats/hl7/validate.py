@@ -13,10 +13,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from flowengine.formats.hl7.errors import REQUIRED_FIELD_MISSING, SEGMENT_SEQUENCE_ERROR
 from flowengine.formats.hl7.model import Hl7Message
-
-SEGMENT_SEQUENCE_ERROR = 100
-REQUIRED_FIELD_MISSING = 101
 
 _ADT = ("EVN", "PID", "PV1")
 _SIU = ("SCH", "RGS")

@@ -62,9 +62,9 @@ class _Gaps:
 
 
 def to_xml(msg: Hl7Message) -> etree._Element:
-    seps = msg.separators
     root = etree.Element(ROOT)
     for seg in msg.segments:
+        seps = msg.separators_of(seg)
         el = etree.SubElement(root, seg.id)
         for n, raw in enumerate(seg.fields, 1):
             name = f"{seg.id}.{n}"
@@ -91,7 +91,7 @@ def from_xml(root: etree._Element) -> str:
     local = etree.QName(root).localname
     seps = _separators(root)
     gaps = _Gaps()
-    if local != ROOT and _SEGMENT.fullmatch(local):
+    if local != ROOT and _SEGMENT.fullmatch(local) and not _segment_elements(root):
         return _segment(root, seps, standard, gaps).to_er7(seps)
     if local != ROOT and _POSITION.search(local):
         return _field([root], seps, standard, gaps)
@@ -115,10 +115,18 @@ def _segment_elements(el: etree._Element) -> list[etree._Element]:
 
 
 def _separators(root: etree._Element) -> Separators:
+    """MSH-1/MSH-2 of the first header: for each, the first non-empty element, else the default.
+
+    `_segment` writes these same values into every header, so an element repeated
+    (or left empty, `<MSH.1/>`) cannot make the separators and the segment disagree.
+    """
     for el in root.iter():
         if isinstance(el.tag, str) and etree.QName(el).localname in HEADER_SEGMENTS:
-            values = {_position(c): (c.text or "") for c in el if isinstance(c.tag, str)}
-            if 1 in values or 2 in values:
+            values: dict[int, str] = {}
+            for c in el:
+                if isinstance(c.tag, str) and c.text and _position(c) in (1, 2):
+                    values.setdefault(_position(c), c.text)
+            if values:
                 return Separators.declared(values.get(1, "|"), values.get(2, "^~\\&"), f"line {el.sourceline}")
     return Separators()
 
@@ -143,16 +151,9 @@ def _segment(el: etree._Element, seps: Separators, standard: bool, gaps: _Gaps) 
     count = max(by_number, default=0)
     gaps.fill(count, len(by_number), el)
     literal = seg_id in HEADER_SEGMENTS
-    fields = [
-        (by_number[n][0].text or "")
-        if literal and n <= 2 and n in by_number
-        else _field(by_number.get(n, []), seps, standard, gaps)
-        for n in range(1, count + 1)
-    ]
-    if literal and count >= 1:
-        fields[0] = seps.field
-    if literal and count >= 2:
-        fields[1] = seps.encoding
+    fields = [_field(by_number.get(n, []), seps, standard, gaps) for n in range(3 if literal else 1, count + 1)]
+    if literal:
+        fields = [seps.field, seps.encoding][:count] + fields
     return Segment(seg_id, tuple(fields))
 
 

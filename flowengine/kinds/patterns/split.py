@@ -94,9 +94,15 @@ def _by_segment(ctx: BuildContext) -> Cut:
             parsed = hl7.parse(msg.body)
         except FormatError as err:
             raise BadMessage(f"body is not HL7 v2: {err}") from None
-        return [
-            {"body": m.to_bytes(), "content_type": HL7_TYPE} for one in parsed.messages() for m in _groups(one, start)
-        ]
+        good = iter(parsed.messages())
+        refused = {r.index: r for r in parsed.rejected}
+        pieces: list[Piece] = []
+        for index in range(1, parsed.count("MSH") + len(refused) + 1):
+            if index in refused:  # handed on as written, to fail on its own: the others go on
+                pieces.append({"body": refused[index].er7.encode(parsed.charset), "content_type": HL7_TYPE})
+            else:
+                pieces += [{"body": m.to_bytes(), "content_type": HL7_TYPE} for m in _groups(next(good), start)]
+        return pieces
 
     return cut
 
