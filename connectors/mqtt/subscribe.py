@@ -43,7 +43,7 @@ from connectors.mqtt.topics import filter_problem
 from flowengine.plugin import Backoff, BuildContext, Field, KindSpec, Outcome, Role, Source, SourceContext
 
 log = logging.getLogger("flowengine.mqtt")
-_REDELIVERY = Backoff(initial=0.5)  # a failed message is handed to the flow again after this
+_REDELIVERY = Backoff(initial=0.5, maximum=30.0)  # a failed message is handed to the flow again after this
 
 
 @dataclass
