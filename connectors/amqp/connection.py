@@ -18,6 +18,12 @@ bind, consume; reopen a confirm channel) and log it under its flow and node.
 Each connection is named (client property `connection_name`, prefixed by the
 URL's own `?name=` if any) so operators, and the fault tests, can find the
 engine's connections on the broker.
+
+A dead peer that sends no FIN or RST (a pulled cable, an expired NAT or firewall
+entry: a half-open connection) is noticed only by heartbeats. aiormq gives up on a
+connection after three heartbeat intervals plus three seconds without a frame, and its
+default interval of 60 s makes that more than three minutes with the flow silent, so
+the URL's `?heartbeat=` defaults to `HEARTBEAT` (7 s: noticed after 24-27 s).
 """
 
 from __future__ import annotations
@@ -42,6 +48,7 @@ log = logging.getLogger("flowengine.amqp")
 DEFAULT_URL = "amqp://guest:guest@127.0.0.1:5672/"
 URL_ENV = "FLOWENGINE_AMQP_URL"
 CONNECT_TIMEOUT = 10.0
+HEARTBEAT = 7  # seconds; aiormq drops the connection after (HEARTBEAT + 1) * 3 s without a frame
 
 URL_FIELD = Field(
     {"type": "string", "pattern": "^amqps?://"},
@@ -69,6 +76,13 @@ class RemoteCloseFilter(logging.Filter):
 
 
 REMOTE_CLOSE_FILTER = RemoteCloseFilter()
+def connect_url(url: str, name: str) -> URL:
+    """The URL handed to aio-pika: our connection name, and the default heartbeat unless the
+    URL sets its own. (aio-pika ignores `client_properties` when given a URL; aiormq reads
+    `?name=`, and proposes `?heartbeat=` to the broker as the interval to use.)"""
+    parsed = URL(url)
+    query = {"heartbeat": str(HEARTBEAT), **parsed.query, "name": name}
+    return parsed.with_query(query)
 
 
 def masked(url: str) -> str:
@@ -180,8 +194,7 @@ class AmqpConnection:
     # --- the connection ---------------------------------------------------------
     async def _open(self) -> None:
         try:
-            # aio-pika ignores `client_properties` when given a URL; aiormq reads `?name=`.
-            conn = await aio_pika.connect(URL(self.url).update_query(name=self.name), timeout=CONNECT_TIMEOUT,
+            conn = await aio_pika.connect(connect_url(self.url, self.name), timeout=CONNECT_TIMEOUT,
                                           connection_class=ClosingConnection)
         except Exception as err:
             raise ConnectorError(f"cannot connect to {masked(self.url)}: {describe(err)}") from None
@@ -266,6 +279,8 @@ def describe(exc: BaseException | None) -> str:
     """A one-line account of an aio-pika/aiormq error (their str() is often empty)."""
     if exc is None:
         return "closed"
+    if isinstance(exc, asyncio.CancelledError):  # aiormq cancels its reader when heartbeats stop
+        return "heartbeat timeout: nothing heard from the broker for three heartbeat intervals"
     text = str(exc) or repr(exc)
     return f"{type(exc).__name__}: {text}"
 

@@ -48,6 +48,7 @@ from connectors.mqtt.convert import (
     encode_publish,
     encoded_topic,
 )
+from connectors.mqtt.hangup import HangupWatch
 from connectors.mqtt.paho_private import MalformedPacket, PahoClient
 from connectors.mqtt.settings import Settings
 from connectors.mqtt.sock import BufferedSocket, MalformedStream
@@ -98,6 +99,7 @@ class MqttClient:
         self._loop_thread = threading.get_ident()
         self._sock: BufferedSocket | None = None
         self._reading = self._paused = self._writing = self._flush_soon = self._in_connect = False
+        self._hangup: HangupWatch | None = None  # while reading is paused (see `hangup.py`)
         self._connack: asyncio.Future[bool] | None = None
         self._confirms: dict[int, tuple[asyncio.Future[None], float]] = {}
         self._pubrecs: set[int] = set()  # inbound QoS 2 packet ids we sent PUBREC for, on this connection
@@ -221,6 +223,7 @@ class MqttClient:
             self._sock = self._paho.socket()  # type: ignore[assignment]
             if self.state is State.CLOSED:
                 raise ConnectorError("closed while connecting")
+            self._paused = False  # a pause held the old connection; this one must read its CONNACK
             self._start_reading()
             self._schedule_flush()
             try:
@@ -343,6 +346,7 @@ class MqttClient:
     def _on_socket_close(self, _c: Any, _u: Any, sock: Any) -> None:
         if sock is self._sock:
             self._stop_reading()
+            self._unwatch_hangup()
             if self._writing and sock is not None:
                 self._loop.remove_writer(sock.fileno())
                 self._writing = False
@@ -368,15 +372,36 @@ class MqttClient:
             self._loop.remove_reader(self._sock.fileno())
         self._reading = False
 
+    @property
+    def reading_paused(self) -> bool:
+        return self._paused
+
     def pause_reading(self) -> None:
-        """Stop taking packets off the socket: the broker (TCP) holds what follows."""
+        """Stop taking packets off this connection's socket: the broker (TCP) holds what follows.
+        Its end (closed, reset) is still noticed at once (`HangupWatch`). A new connection
+        starts reading again: the handler pauses it once more if it is still over its bound."""
         self._paused = True
         self._stop_reading()
+        sock = self._sock
+        if sock is not None and self._hangup is None and HangupWatch.supported:
+            self._hangup = HangupWatch(self._loop, sock.fileno(), self._hung_up)
 
     def resume_reading(self) -> None:
         if self._paused:  # called as each message settles: usually nothing to do
             self._paused = False
+            self._unwatch_hangup()
             self._start_reading()
+
+    def _hung_up(self) -> None:
+        """The broker closed or reset the connection while reading was paused."""
+        self._hangup = None
+        log.debug("%s: connection to %s ended while reading was paused", self.label, self._where)
+        self._abort()
+
+    def _unwatch_hangup(self) -> None:
+        if self._hangup is not None:
+            self._hangup.close()
+            self._hangup = None
 
     def _on_readable(self) -> None:
         sock = self._sock

@@ -11,8 +11,12 @@ MQTT has no nack. A message whose flow failed is not acknowledged and is retried
 here, with exponential backoff, as attempt 2, 3, ..., holding its in-flight slot
 (so a failing sink slows the subscription down rather than filling memory),
 until it succeeds or the connection it arrived on is gone: then the broker
-redelivers it on the resumed session and this copy is dropped. A flow with an
-`on error` route never gets here for handled errors.
+redelivers it on the resumed session and this copy is dropped. A QoS 1/2 message
+that fails while the connection is down is held, not retried, until the next
+CONNACK says whether the session (and so the broker's redelivery) survived: a
+retry in between would publish it once more beside the redelivered copy, a repeat
+beyond the bound of one per message in flight when the connection dropped. A flow
+with an `on error` route never gets here for handled errors.
 
 Back pressure: at most `max_in_flight` messages are unacknowledged. MQTT 5 tells
 the broker so (Receive Maximum) and the broker holds back QoS 1/2 messages itself;
@@ -43,7 +47,7 @@ from connectors.mqtt.topics import filter_problem
 from flowengine.plugin import Backoff, BuildContext, Field, KindSpec, Outcome, Role, Source, SourceContext
 
 log = logging.getLogger("flowengine.mqtt")
-_REDELIVERY = Backoff(initial=0.5)  # a failed message is handed to the flow again after this
+_REDELIVERY = Backoff(initial=0.5, maximum=30.0)  # a failed message is handed to the flow again after this
 
 
 @dataclass
@@ -52,6 +56,7 @@ class SubscribeStats:
     duplicates: int = 0  # deliveries the broker flagged as dup (a redelivery)
     acked: int = 0
     retries: int = 0
+    held: int = 0  # failed while the connection was down: decided at the next CONNACK
 
 
 class _Delivery:
@@ -89,6 +94,7 @@ class MqttSubscribe(Source):
         self._settled = asyncio.Event()
         self._settled.set()
         self._retrying: dict[_Delivery, asyncio.Task[None]] = {}
+        self._held: list[_Delivery] = []
         self._pump_task: asyncio.Task[None] | None = None
         self._closer: asyncio.Task[None] | None = None
         self._stopping = False
@@ -128,6 +134,9 @@ class MqttSubscribe(Source):
             await self._ctx.submit(to_message(delivery.packet), delivery.settle)
         for task in list(self._retrying.values()):
             task.cancel()
+        held, self._held = self._held, []
+        for delivery in held:
+            self._release(delivery)
         self._closer = asyncio.create_task(self._close_when_settled())
 
     async def close(self) -> None:
@@ -151,6 +160,12 @@ class MqttSubscribe(Source):
         for delivery, task in list(self._retrying.items()):
             if self._broker_redelivers(delivery):
                 task.cancel()
+        held, self._held = self._held, []
+        for delivery in held:
+            if self._broker_redelivers(delivery):
+                self._release(delivery)
+            else:  # a new session: nobody else will send it again
+                self._schedule_retry(delivery)
 
     def lost(self) -> None:
         """Nothing to do: deliveries remember their connection (see `settle`)."""
@@ -196,11 +211,22 @@ class MqttSubscribe(Source):
             self._release(delivery)
         elif self._stopping or self._broker_redelivers(delivery):
             self._release(delivery)
+        elif delivery.packet.qos and not client.connected:
+            self._hold(delivery)
         else:
-            delivery.retries += 1
-            self.stats.retries += 1
-            task = self._retrying[delivery] = asyncio.create_task(self._retry(delivery))
-            task.add_done_callback(lambda t: self._retry_done(delivery, t))
+            self._schedule_retry(delivery)
+
+    def _schedule_retry(self, delivery: _Delivery) -> None:
+        delivery.retries += 1
+        self.stats.retries += 1
+        task = self._retrying[delivery] = asyncio.create_task(self._retry(delivery))
+        task.add_done_callback(lambda t: self._retry_done(delivery, t))
+
+    def _hold(self, delivery: _Delivery) -> None:
+        """Keep a failed QoS 1/2 delivery (and its slot) until `ready` knows whether the broker
+        sends it again."""
+        self._held.append(delivery)
+        self.stats.held += 1
 
     def _broker_redelivers(self, delivery: _Delivery) -> bool:
         """The packet's connection is gone but its session lives on: the broker sends it again
@@ -216,6 +242,10 @@ class MqttSubscribe(Source):
     async def _retry(self, delivery: _Delivery) -> None:
         assert self._ctx is not None
         await asyncio.sleep(_REDELIVERY.delay(delivery.retries - 1))
+        assert self.client is not None
+        if delivery.packet.qos and not self.client.connected:
+            self._hold(delivery)
+            return
         msg = to_message(delivery.packet)
         msg.attempt += delivery.retries
         log.debug("%s: retrying message %s (attempt %d)", self.label, msg.id, msg.attempt)
