@@ -3,7 +3,8 @@
 Routes are matched in order, so the API's own paths come first and the flows'
 catch-all last: `/api/...`, `/healthz`, `/readyz`, `/metrics`, `/docs` and
 `/openapi.json` always reach the API, whatever path a flow declares. An unknown
-`/api/...` path answers the API's 404 (or 405 with `Allow`), never a flow's.
+`/api/...` path answers the API's 404 (or 405 with `Allow`), never a flow's; so does
+a method the probes and `/metrics` do not serve (`PUT /healthz`: 405, `Allow: GET`).
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ compile answers 422 with the diagnostics of `flowengine lint --format json`."""
 API_FALLBACK = "/api/{rest:path}"
 FLOW_FALLBACK = "/{path:path}"
 API_METHODS = ("GET", "POST", "PUT", "DELETE")
+OPS_PATHS = ("/healthz", "/readyz", "/metrics")
+"""Paths outside /api/ that are the API's own: other methods on them are the API's 405."""
 
 
 def create_app(manager: FlowManager, tokens: Tokens, metrics: Metrics, *, max_body_bytes: int = 1_048_576) -> FastAPI:
@@ -55,24 +58,25 @@ def create_app(manager: FlowManager, tokens: Tokens, metrics: Metrics, *, max_bo
 
 
 def _api_fallback(app: FastAPI) -> None:
-    async def unknown(request: Request) -> Response:
-        allowed = [m for m in API_METHODS if _served(app, {**request.scope, "method": m})]
-        if allowed:
-            message = f"{request.method} not allowed; use {', '.join(allowed)}"
-            return ApiError(405, "method_not_allowed", message, headers={"allow": ", ".join(allowed)}).response()
-        return ApiError(404, "not_found", f"no API endpoint {request.url.path}").response()
+    for path in (API_FALLBACK, *OPS_PATHS):
+        app.add_api_route(path, _unknown, methods=[*API_METHODS, "PATCH", "HEAD", "OPTIONS"], include_in_schema=False)
 
-    app.add_api_route(
-        API_FALLBACK, unknown, methods=[*API_METHODS, "PATCH", "HEAD", "OPTIONS"], include_in_schema=False
-    )
+
+async def _unknown(request: Request) -> Response:
+    """404 for a path the API does not have; 405 with `Allow` for a method it does not serve there."""
+    allowed = [m for m in API_METHODS if _served(request.app, {**request.scope, "method": m})]
+    if allowed:
+        message = f"{request.method} not allowed; use {', '.join(allowed)}"
+        return ApiError(405, "method_not_allowed", message, headers={"allow": ", ".join(allowed)}).response()
+    return ApiError(404, "not_found", f"no API endpoint {request.url.path}").response()
 
 
 def _served(app: FastAPI, scope: dict[str, Any]) -> bool:
-    """Whether an API route (not a catch-all) fully matches `scope`."""
+    """Whether an API route (not a fallback) fully matches `scope`."""
     return any(
         route.matches(scope)[0] is Match.FULL
         for route in app.router.routes
-        if getattr(route, "path", None) not in (API_FALLBACK, FLOW_FALLBACK)
+        if getattr(route, "endpoint", None) is not _unknown and getattr(route, "path", None) != FLOW_FALLBACK
     )
 
 

@@ -39,9 +39,12 @@ def _too_large(limit: int) -> ApiError:
 
 async def flow_text(request: Request, limit: int) -> FlowText:
     """The flow a request carries: the whole body as text/plain (or no content type),
-    or a JSON object {"source", "name"?, "file"?}."""
+    or a JSON object {"source", "name"?, "file"?}. No body at all is refused (400), as the
+    schema's required, non-empty body says: it cannot hold a flow."""
     media = request.headers.get("content-type", "text/plain").split(";")[0].strip().lower()
     body = await read_body(request, limit)
+    if not body:
+        raise ApiError(400, "bad_request", "the request has no body; send the flow text as text/plain or JSON")
     if media == "application/json":
         return _from_json(body)
     if media in TEXT_TYPES or not media:
@@ -75,7 +78,7 @@ OPENAPI_BODY: dict[str, Any] = {
         "required": True,
         "description": "The .flow text, as text/plain or as JSON",
         "content": {
-            "text/plain": {"schema": {"type": "string"}},
+            "text/plain": {"schema": {"type": "string", "minLength": 1}},
             "application/json": {"schema": FlowText.model_json_schema()},
         },
     }

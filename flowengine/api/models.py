@@ -8,12 +8,37 @@ secret fields as `***`.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic_core import PydanticCustomError
 
 FLOW_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
 """A flow's name as the language spells it; anything else cannot name a flow."""
+
+MAX_ID = 2**53 - 1
+"""The largest id or revision number the API takes: the largest integer every JSON client
+reads exactly, well inside the store's 64-bit INTEGER. A larger one in a path, query or
+body is refused (400 naming the parameter), never looked up."""
+
+RowId = Annotated[int, Field(ge=1, le=MAX_ID)]
+"""A dead letter's id or a revision number, as the OpenAPI schema bounds it."""
+
+
+def _json_integer(value: Any) -> Any:
+    """JSON Schema's `integer`: a number without a fraction (`7.0` is one), never `true` or `"7"`,
+    which pydantic's lax mode would otherwise take for 1 and 7."""
+    if isinstance(value, bool | str):
+        raise PydanticCustomError("int_type", "Input should be a valid integer")
+    return value
+
+
+JsonId = Annotated[RowId, BeforeValidator(_json_integer)]
+"""An id inside a JSON body: a JSON integer within RowId's bounds."""
+
+TEXT = r"^[^\ud800-\udfff]*$"
+"""Text without lone surrogates. The JSON parser already refuses a body whose strings escape
+one (400), since no UTF-8 answer could repeat it; this pattern tells clients so."""
 
 Status = Literal["started", "stopped", "paused", "failed"]
 
@@ -59,9 +84,15 @@ class FlowText(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    source: str = Field(description="The .flow text; exactly one flow")
-    name: str | None = Field(None, description="If given, must be the name the source declares")
-    file: str | None = Field(None, description="File name used in diagnostics (defaults to '<request>')")
+    source: str = Field(
+        min_length=1, description="The .flow text; exactly one flow", json_schema_extra={"pattern": TEXT}
+    )
+    name: str | None = Field(
+        None, pattern=FLOW_NAME, max_length=128, description="If given, must be the name the source declares"
+    )
+    file: str | None = Field(
+        None, description="File name used in diagnostics (defaults to '<request>')", json_schema_extra={"pattern": TEXT}
+    )
 
 
 class NodeCounters(BaseModel):
@@ -76,13 +107,16 @@ class NodeCounters(BaseModel):
     connected: bool = Field(description="The node's connection is up (always true for nodes without one)")
 
 
-class NodeModel(BaseModel):
+class GraphNode(BaseModel):
     name: str
     kind: str
     role: str
     options: dict[str, Any] = Field(description="Options as written: ${NAME} unresolved, secrets as ***")
     line: int
     col: int
+
+
+class NodeModel(GraphNode):
     counters: NodeCounters | None = Field(description="Null while the flow is not running")
 
 
@@ -93,6 +127,16 @@ class EdgeModel(BaseModel):
     to: str
     kind: str
     condition: str | None
+
+
+class GraphModel(BaseModel):
+    """`GET /api/flows/{name}/graph?format=json`: the export of `flowengine graph --format json`."""
+
+    flow: str
+    description: str | None
+    file: str
+    nodes: list[GraphNode]
+    edges: list[EdgeModel]
 
 
 class FlowSummary(BaseModel):

@@ -16,13 +16,14 @@ from pydantic import BaseModel, Field
 from flowengine.api.auth import Role, require
 from flowengine.api.errors import ApiError
 from flowengine.api.manager import FlowManager
-from flowengine.api.models import responses
+from flowengine.api.models import MAX_ID, JsonId, RowId, responses
+from flowengine.api.routes_flows import Name
 from flowengine.deadletter.replay import replay
 from flowengine.deadletter.store import DeadLetter, DeadLetterStore
 from flowengine.runtime.services import Services
 
 router = APIRouter(prefix="/api/flows/{name}/dead-letters", tags=["dead letters"])
-Name = Annotated[str, Path(max_length=128, description="The flow's name")]
+LetterId = Annotated[int, Path(ge=1, le=MAX_ID, description="The dead letter's id", examples=[1])]
 
 
 class DeadLetterError(BaseModel):
@@ -70,7 +71,7 @@ class DeadLetterModel(BaseModel):
 
 
 class ReplayRequest(BaseModel):
-    ids: list[int] | None = Field(None, description="Only these dead letters; all parked ones when omitted")
+    ids: list[JsonId] | None = Field(None, description="Only these dead letters; all parked ones when omitted")
 
 
 class ReplayResult(BaseModel):
@@ -115,7 +116,9 @@ async def list_dead_letters(
     name: Name,
     status: Annotated[Literal["parked", "replayed", "all"], Query()] = "parked",
     limit: Annotated[int, Query(ge=1, le=1000, description="Page size")] = 100,
-    after: Annotated[int, Query(ge=0, description="Only ids above this one: the last id of the previous page")] = 0,
+    after: Annotated[
+        int, Query(ge=0, le=MAX_ID, description="Only ids above this one: the last id of the previous page")
+    ] = 0,
 ) -> list[DeadLetterModel]:
     _, store = _store(request, name)
     wanted = None if status == "all" else status
@@ -127,9 +130,10 @@ async def list_dead_letters(
     return [_model(x) for x in page]
 
 
-@router.get("/{letter_id}", dependencies=[Depends(require(Role.viewer))], responses=responses(404),
+# `:int` keeps `/replay` from matching here, so `GET .../replay` answers 405 with `Allow: POST`
+@router.get("/{letter_id:int}", dependencies=[Depends(require(Role.viewer))], responses=responses(404),
             summary="One dead letter, with its explanation")  # fmt: skip
-async def show_dead_letter(request: Request, name: Name, letter_id: int) -> DeadLetterModel:
+async def show_dead_letter(request: Request, name: Name, letter_id: LetterId) -> DeadLetterModel:
     _, store = _store(request, name)
     found = store.get(name, [letter_id])
     if not found:
@@ -158,7 +162,7 @@ async def replay_dead_letters(
 
 @router.delete("", dependencies=[Depends(require(Role.admin))], responses=responses(404), summary="Delete dead letters")
 async def purge_dead_letters(
-    request: Request, name: Name, id: Annotated[list[int] | None, Query(description="Only these")] = None
+    request: Request, name: Name, id: Annotated[list[RowId] | None, Query(description="Only these")] = None
 ) -> PurgeResult:
     _, store = _store(request, name)
     return PurgeResult(deleted=store.purge(name, id))

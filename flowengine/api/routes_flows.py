@@ -19,11 +19,13 @@ from flowengine.api.errors import ApiError
 from flowengine.api.manager import Change, FlowManager, etag
 from flowengine.api.models import (
     FLOW_NAME,
+    MAX_ID,
     DeployResult,
     FlowDetail,
     FlowList,
     FlowSummary,
     FlowText,
+    GraphModel,
     RevisionDetail,
     RevisionList,
     responses,
@@ -40,8 +42,24 @@ Admin = Depends(require(Role.admin))
 Name = Annotated[str, Path(pattern=FLOW_NAME, max_length=128, description="The flow's name", examples=["hello"])]
 DryRun = Annotated[bool, Query(description="Compile and lint only: start and store nothing")]
 IfMatch = Annotated[str | None, Header(description="ETag of the revision the change is based on")]
+Version = Annotated[int, Path(ge=1, le=MAX_ID, description="Revision number", examples=[1])]
 
 GRAPH_TYPES = {"dot": "text/vnd.graphviz", "mermaid": "text/plain", "json": "application/json"}
+
+
+FLOW_LINKS = {
+    f"{method}{suffix.replace('/', '_')}": {
+        "operationRef": f"#/paths/~1api~1flows~1{{name}}{suffix.replace('/', '~1')}/{method}",
+        "parameters": {"name": "$response.body#/name"},
+    }
+    for method, suffix in (
+        ("get", ""), ("put", ""), ("delete", ""), ("get", "/graph"), ("get", "/revisions"),
+        ("post", "/rollback"), ("post", "/stop"), ("post", "/start"), ("post", "/pause"), ("post", "/resume"),
+        ("get", "/dead-letters"), ("post", "/dead-letters/replay"),
+    )
+}  # fmt: skip
+"""OpenAPI links from a deploy that created a flow (201) to what may be done with it next: the
+stateful checks follow these. A dry run's 200 creates nothing, so it links nowhere."""
 
 
 def manager(request: Request) -> FlowManager:
@@ -79,6 +97,7 @@ async def list_flows(manager: Manager) -> FlowList:
     dependencies=[Deployer],
     status_code=201,
     responses={
+        201: {"description": "Deployed and started", "links": FLOW_LINKS},
         200: {"model": DeployResult, "description": "Dry run: compiled and linted, nothing started"},
         **responses(409, 413, 415, 422),
     },
@@ -147,7 +166,7 @@ async def rollback_flow(
     name: Name,
     response: Response,
     manager: Manager,
-    version: Annotated[int | None, Query(ge=1, description="Revision to return to")] = None,
+    version: Annotated[int | None, Query(ge=1, le=MAX_ID, description="Revision to return to")] = None,
     if_match: IfMatch = None,
 ) -> DeployResult:
     change = await manager.rollback(name, version, if_match)
@@ -177,7 +196,11 @@ _lifecycle("resume", "Consume again after a pause")
     "/{name}/graph",
     dependencies=[Viewer],
     responses={
-        200: {"description": "The graph", "content": {t: {"schema": {"type": "string"}} for t in GRAPH_TYPES.values()}},
+        200: {
+            "model": GraphModel,  # FastAPI declares it for application/json
+            "description": "The graph",
+            "content": {t: {"schema": {"type": "string"}} for f, t in GRAPH_TYPES.items() if f != "json"},
+        },
         **responses(404),
     },
     response_class=Response,
@@ -204,7 +227,7 @@ async def revisions(name: Name, manager: Manager) -> RevisionList:
     responses=responses(404),
     summary="One revision with its source",
 )
-async def one_revision(name: Name, version: Annotated[int, Path(ge=1)], manager: Manager) -> RevisionDetail:
+async def one_revision(name: Name, version: Version, manager: Manager) -> RevisionDetail:
     current = manager.get(name)
     found = manager.deployments.revision(name, version)
     if found is None:
