@@ -96,7 +96,7 @@ async def test_puback_reason_code_decides_the_outcome(reason: bytes, ok: bool) -
 @pytest.mark.broker
 @pytest.mark.parametrize("protocol", ["5", "3.1.1"])
 async def test_keepalive_pings_go_through_our_framing_and_publishes_still_confirm(protocol: str) -> None:
-    """With a 1 s keepalive paho sends PINGREQ while idle; the PINGRESP reaches paho through
+    """With a 2 s keepalive (1 s left too little slack for a busy event loop: paho dropped the link) paho sends PINGREQ while idle; the PINGRESP reaches paho through
     `PahoClient.handle`. If it did not, paho would drop the connection after a missed answer and
     the client would reconnect (a new generation)."""
     settings = Settings(url=BrokerUrl.parse("mqtt://127.0.0.1:1883"), client_id=f"fe-keepalive-{protocol}-{uid()}",
