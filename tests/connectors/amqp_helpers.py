@@ -155,3 +155,16 @@ async def kill_connections(engine: Engine) -> int:
     for pid in pids:
         await rabbitmqctl("close_connection", pid, "flowengine fault test")
     return len(pids)
+
+
+def relay_flow(name: str, inq: str, outq: str, url: str | None = None) -> str:
+    """The plainest AMQP flow: queue `inq` to queue `outq`, on the default broker or at `url`
+    (the fault tests put a proxy there)."""
+    at = f'url: "{url}", ' if url else ""
+    return f"""
+flow {name} {{
+  source inq = amqp.consume({at}queue: "{inq}")
+  sink out = amqp.publish({at}routing_key: "{outq}")
+  inq -> out
+}}
+"""

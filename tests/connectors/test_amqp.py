@@ -17,22 +17,11 @@ from flowengine.core.message import Message
 from flowengine.errors import ConnectorError
 from flowengine.runtime.engine import Engine
 from tests.conftest import REPO, compile_ok
-from tests.connectors.amqp_helpers import broker, deployed, kill_connections, unique, until
+from tests.connectors.amqp_helpers import broker, deployed, kill_connections, relay_flow, unique, until
 
 pytestmark = pytest.mark.broker
 
 TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
-
-
-def relay_flow(name: str, inq: str, outq: str) -> str:
-    """The plainest AMQP flow: queue `inq` to queue `outq`."""
-    return f"""
-flow {name} {{
-  source inq = amqp.consume(queue: "{inq}")
-  sink out = amqp.publish(routing_key: "{outq}")
-  inq -> out
-}}
-"""
 
 
 async def test_amqp_to_amqp_carries_content_headers_and_trace() -> None:

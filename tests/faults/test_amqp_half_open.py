@@ -13,7 +13,7 @@ from __future__ import annotations
 import pytest
 
 from connectors.amqp.connection import DEFAULT_URL, HEARTBEAT, connect_url, connections
-from tests.connectors.amqp_helpers import broker, deployed, unique, until
+from tests.connectors.amqp_helpers import broker, deployed, relay_flow, unique, until
 from tests.faults.proxy import FaultProxy
 
 pytestmark = pytest.mark.broker
@@ -34,12 +34,7 @@ async def test_a_blackholed_connection_is_noticed_by_heartbeat_and_reconnected(c
     async with FaultProxy(AMQP_PORT) as proxy, broker() as world:
         out = await world.relay(inq, outq)
         url = f"amqp://guest:guest@127.0.0.1:{proxy.port}/?heartbeat=2"
-        flow = f"""flow halfopen {{
-  source inp = amqp.consume(url: "{url}", queue: "{inq}")
-  sink out = amqp.publish(url: "{url}", routing_key: "{outq}")
-  inp -> out
-}}"""
-        async with deployed(flow) as (engine,):
+        async with deployed(relay_flow("halfopen", inq, outq, url)) as (engine,):
             (conn,) = connections(engine.services).values()
             await world.publish(inq, b"before")
             await out.wait_count(1)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 
 from connectors.amqp.connection import connections
-from tests.connectors.amqp_helpers import broker, deployed, unique, until
+from tests.connectors.amqp_helpers import broker, deployed, relay_flow, unique, until
 from tests.faults.proxy import FaultProxy
 
 pytestmark = pytest.mark.broker
@@ -27,12 +27,7 @@ async def test_traffic_resumes_within_seconds_of_the_broker_coming_back() -> Non
     async with FaultProxy(AMQP_PORT) as proxy, broker() as world:
         out = await world.relay(inq, outq)
         url = f"amqp://guest:guest@127.0.0.1:{proxy.port}/"
-        flow = f"""flow outage {{
-  source inp = amqp.consume(url: "{url}", queue: "{inq}")
-  sink out = amqp.publish(url: "{url}", routing_key: "{outq}")
-  inp -> out
-}}"""
-        async with deployed(flow) as (engine,):
+        async with deployed(relay_flow("outage", inq, outq, url)) as (engine,):
             (conn,) = connections(engine.services).values()
             proxy.refuse()
             proxy.reset()
